@@ -1,0 +1,542 @@
+// The proxy core: binds the listen sockets, runs every received message through the
+// current script, forwards replies statelessly by Via, and serves CoreApi to modules.
+// Bad input never escapes: each message is handled inside its own error boundary.
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import { rootLogger } from './log.js';
+import { Stats, type Counter } from './stats.js';
+import type { CoreApi, ReplyOptions } from './core-api.js';
+import type { Dialect } from './dialect.js';
+import type { HookResult, ModuleDef, ParamSpec } from './module-api.js';
+import { Route } from './module-api.js';
+import { resolveUri } from './resolve.js';
+import type { LoadedConfig, ModulePlan, GlobalValue } from '../config/load.js';
+import { MsgContext } from '../script/context.js';
+import { Script } from '../script/script.js';
+import { SipMessage, buildReply, formatVia, parseUri } from '../sip/index.js';
+import { SipParseError } from '../sip/types.js';
+import { UdpListener } from '../transport/udp.js';
+import { TcpTransport } from '../transport/tcp.js';
+import { expandListen, parseListen } from '../transport/listen.js';
+import type { Destination, ListenSocket, Proto, ReceiveInfo } from '../transport/types.js';
+
+type AnyDef = ModuleDef<unknown, Record<string, ParamSpec>>;
+
+export interface ModuleInstance {
+  def: AnyDef;
+  params: Record<string, unknown>;
+  holder: { state: unknown };
+}
+
+export interface ServerOptions {
+  /** replaces the config's listen lines (-l) */
+  listen?: string[];
+  log?: Logger;
+}
+
+const VERSION = '0.1.0';
+export const SERVER_VERSION = VERSION;
+
+export class Server implements CoreApi {
+  readonly log: Logger;
+  readonly stats = new Stats();
+  readonly startTime = Date.now();
+  dialect: Dialect;
+  private current: Script;
+  private globals: Map<string, GlobalValue[]>;
+  private readonly udp: UdpListener[] = [];
+  private tcp: TcpTransport | null = null;
+  private sockets: ListenSocket[] = [];
+  private readonly myHosts = new Set<string>();
+  private readonly myPorts = new Set<number>();
+  readonly modules = new Map<string, ModuleInstance>();
+  private requestHooks: { fn: (ctx: MsgContext, s: unknown) => HookResult | Promise<HookResult>; holder: { state: unknown } }[] = [];
+  private replyHooks: { fn: (m: SipMessage, r: ReceiveInfo, s: unknown) => boolean | Promise<boolean>; holder: { state: unknown } }[] = [];
+  private inflight = 0;
+  private readonly maxInflight = 10000;
+  /** salt for stateless branches and sl to-tags */
+  readonly secret = randomBytes(8).toString('hex');
+  private readonly c: Record<'received' | 'requests' | 'replies' | 'badMessages' | 'dropped' | 'fwdReplies' | 'fwdRequests' | 'sent400', Counter>;
+  private stopping = false;
+
+  constructor(
+    readonly config: LoadedConfig,
+    private readonly opts: ServerOptions = {},
+  ) {
+    if (!config.script || !config.dialect) throw new Error('server needs a compiled config');
+    this.log = opts.log ?? rootLogger();
+    this.dialect = config.dialect.dialect;
+    this.current = config.script;
+    this.globals = config.globals;
+    this.c = {
+      received: this.stats.counter('core', 'rcv_messages'),
+      requests: this.stats.counter('core', 'rcv_requests'),
+      replies: this.stats.counter('core', 'rcv_replies'),
+      badMessages: this.stats.counter('core', 'bad_msg_hdr'),
+      dropped: this.stats.counter('core', 'drop_requests'),
+      fwdReplies: this.stats.counter('core', 'fwd_replies'),
+      fwdRequests: this.stats.counter('core', 'fwd_requests'),
+      sent400: this.stats.counter('core', 'err_replies_400'),
+    };
+  }
+
+  // ---------------- lifecycle ----------------
+
+  async start(): Promise<void> {
+    await this.bind();
+    await this.initModules(this.config.modules);
+    this.log.info(
+      { listen: this.sockets.map((s) => s.id), dialect: this.dialect, file: this.config.file },
+      'tser started',
+    );
+  }
+
+  private async bind(): Promise<void> {
+    const lines = this.opts.listen?.length
+      ? this.opts.listen
+      : (this.globals.get('listen') ?? []).map(String);
+    const defPort = Number(this.globals.get('port')?.[0] ?? 5060);
+    const disableTcp = this.globals.get('disable_tcp')?.[0] === true;
+    const specs = (lines.length ? lines : ['0.0.0.0']).map(parseListen);
+    const wanted = specs.flatMap((s) => expandListen(s, defPort, disableTcp));
+    const onErr = (e: Error) => this.log.error({ err: e.message }, 'socket error');
+    for (const sock of wanted) {
+      if (sock.ip === '0.0.0.0' || sock.ip === '::') sock.advertiseHost = firstAddress(sock.af) ?? sock.advertiseHost;
+      if (sock.proto === 'udp') {
+        const l = new UdpListener(sock, (b, r) => this.receive(b, r), onErr);
+        const bound = await l.bind();
+        this.udp.push(l);
+        this.sockets.push(bound);
+      } else {
+        this.tcp ??= new TcpTransport((b, r) => this.receive(b, r), (e, where) => this.log.warn({ err: e.message, where }, 'tcp'));
+        // listen on TCP at the same port as the UDP socket of the same address when it was 0
+        const udpTwin = this.sockets.find((s) => s.proto === 'udp' && s.ip === sock.ip && sock.port === 0);
+        const bound = await this.tcp.listen(udpTwin ? { ...sock, port: udpTwin.port, advertisePort: udpTwin.port } : sock);
+        this.sockets.push(bound);
+      }
+    }
+    this.computeMyself();
+  }
+
+  private computeMyself(): void {
+    this.myHosts.clear();
+    this.myPorts.clear();
+    for (const s of this.sockets) {
+      this.myPorts.add(s.port);
+      this.myPorts.add(s.advertisePort);
+      this.myHosts.add(s.advertiseHost.replace(/^\[|\]$/g, '').toLowerCase());
+      if (s.ip === '0.0.0.0' || s.ip === '::') {
+        for (const list of Object.values(networkInterfaces()))
+          for (const i of list ?? []) this.myHosts.add(i.address.toLowerCase());
+      } else this.myHosts.add(s.ip.toLowerCase());
+    }
+    this.myHosts.add(hostname().toLowerCase());
+    for (const a of this.globals.get('alias') ?? []) {
+      const text = String(a);
+      const m = /^(?:(?:udp|tcp|tls):)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/i.exec(text);
+      if (!m) continue;
+      this.myHosts.add(m[1]!.replace(/^\[|\]$/g, '').toLowerCase());
+      if (m[2]) this.myPorts.add(Number(m[2]));
+    }
+  }
+
+  private async initModules(plans: ModulePlan[]): Promise<void> {
+    for (const plan of plans) {
+      const def = plan.def;
+      const state = await def.init({
+        params: plan.params as never,
+        log: this.log.child({ mod: def.name }),
+        core: this,
+        dialect: this.dialect,
+        bindApi: <T>(name: string) => this.bindApi<T>(name),
+      });
+      plan.holder.state = state;
+      this.modules.set(def.name, { def, params: { ...plan.params }, holder: plan.holder });
+      if (def.hooks?.request) this.requestHooks.push({ fn: def.hooks.request, holder: plan.holder });
+      if (def.hooks?.reply) this.replyHooks.push({ fn: def.hooks.reply, holder: plan.holder });
+    }
+  }
+
+  bindApi<T>(name: string): T | undefined {
+    const m = this.modules.get(name);
+    if (!m || !m.def.api) return undefined;
+    return m.def.api(m.holder.state) as T;
+  }
+
+  /** module state holders, so a reload compiles against the running modules */
+  holders(): Map<string, { state: unknown }> {
+    return new Map([...this.modules].map(([k, v]) => [k, v.holder]));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const m of [...this.modules.values()].reverse()) {
+      try {
+        await m.def.destroy?.(m.holder.state);
+      } catch (e) {
+        this.log.error({ mod: m.def.name, err: (e as Error).message }, 'module shutdown failed');
+      }
+    }
+    await Promise.all(this.udp.map((u) => u.close().catch(() => undefined)));
+    await this.tcp?.close();
+    this.log.info('tser stopped');
+  }
+
+  /** swap in a new script (reload); in-flight messages finish on the old one */
+  swapScript(script: Script, globals?: Map<string, GlobalValue[]>): void {
+    this.current = script;
+    if (globals) this.globals = globals;
+  }
+
+  // ---------------- CoreApi ----------------
+
+  script(): Script {
+    return this.current;
+  }
+
+  listens(): readonly ListenSocket[] {
+    return this.sockets;
+  }
+
+  socketFor(proto: Proto, af: 4 | 6): ListenSocket | undefined {
+    return (
+      this.sockets.find((s) => s.proto === proto && s.af === af) ??
+      this.sockets.find((s) => s.proto === proto) ??
+      this.sockets.find((s) => s.af === af)
+    );
+  }
+
+  isMyself(host: string, port: number | null, _proto?: Proto | null): boolean {
+    const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+    if (!this.myHosts.has(h)) return false;
+    return this.myPorts.has(port ?? 5060);
+  }
+
+  globalParam(name: string): string | number | boolean | null | undefined {
+    return this.globals.get(name)?.[0];
+  }
+
+  setLogLevel(level: string): void {
+    this.log.level = level;
+  }
+
+  async send(dest: Destination, data: Buffer, from?: ListenSocket): Promise<boolean> {
+    try {
+      if (dest.proto === 'tcp') {
+        if (!this.tcp) return false;
+        const sock = from?.proto === 'tcp' ? from : this.socketFor('tcp', isIP(dest.ip) === 6 ? 6 : 4);
+        if (!sock) return false;
+        return await this.tcp.send(data, dest.ip, dest.port, dest.connId ?? null, sock);
+      }
+      const af = isIP(dest.ip) === 6 ? 6 : 4;
+      const sock = from?.proto === 'udp' && from.af === af ? from : this.socketFor('udp', af);
+      const l = this.udp.find((u) => u.socket.id === sock?.id) ?? this.udp[0];
+      if (!l) return false;
+      return await l.send(data, dest.port, dest.ip);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message, dest: `${dest.proto}:${dest.ip}:${dest.port}` }, 'send failed');
+      return false;
+    }
+  }
+
+  replyDestination(msg: SipMessage, rcv: ReceiveInfo): Destination {
+    const via = msg.topVia();
+    if (rcv.proto === 'tcp') return { proto: 'tcp', ip: rcv.srcIp, port: rcv.srcPort, connId: rcv.connId };
+    // RFC 3261 §18.2.2 + RFC 3581: received address, rport or Via port
+    const port = via.rport ? Number(via.rport) : (via.port ?? 5060);
+    const ip = via.received ?? rcv.srcIp;
+    return { proto: 'udp', ip, port };
+  }
+
+  async sendReply(msg: SipMessage, rcv: ReceiveInfo, code: number, reason: string, opts: ReplyOptions = {}): Promise<boolean> {
+    let buf: Buffer;
+    let dest: Destination;
+    try {
+      buf = buildReply(msg, code, reason, {
+        toTag: opts.toTag ?? this.toTag(msg),
+        headers: opts.headers,
+        body: opts.body,
+        contentType: opts.contentType,
+        server: this.serverHeader(),
+      });
+      dest = this.replyDestination(msg, rcv);
+    } catch (e) {
+      this.log.warn({ code, err: (e as Error).message }, 'cannot build reply');
+      return false;
+    }
+    return this.send(dest, buf, rcv.local);
+  }
+
+  private serverHeader(): string | undefined {
+    if (this.globals.get('server_signature')?.[0] === false) return undefined;
+    const custom = this.globals.get('server_header')?.[0];
+    if (typeof custom === 'string') return custom.replace(/^Server:\s*/i, '');
+    return `tser (${VERSION})`;
+  }
+
+  localToTag(msg: SipMessage): string {
+    return this.toTag(msg);
+  }
+
+  isLocalToTag(tag: string): boolean {
+    return tag.startsWith(`${this.secret.slice(0, 8)}.`);
+  }
+
+  /** stable To-tag for local replies: a fixed prefix (for sl's ACK filter) + request hash */
+  toTag(msg: SipMessage): string {
+    const h = createHash('md5');
+    h.update(this.secret);
+    h.update(msg.value('call-id') ?? '');
+    h.update(msg.value('via') ?? '');
+    return `${this.secret.slice(0, 8)}.${h.digest('hex').slice(0, 16)}`;
+  }
+
+  forceRport(msg: SipMessage, rcv: ReceiveInfo): void {
+    const hf = msg.header('via');
+    if (!hf) return;
+    const via = msg.topVia();
+    via.rport = String(rcv.srcPort);
+    if (via.received === null && via.host !== rcv.srcIp) via.received = rcv.srcIp;
+    replaceTopVia(msg, via);
+  }
+
+  viaFor(sock: ListenSocket, branch: string): string {
+    const transport = sock.proto === 'tcp' ? 'TCP' : 'UDP';
+    return `SIP/2.0/${transport} ${sock.advertiseHost}:${sock.advertisePort};branch=${branch}`;
+  }
+
+  async resolveUri(uri: string): Promise<Destination | null> {
+    return resolveUri(uri);
+  }
+
+  async forward(ctx: MsgContext, target: string | null): Promise<boolean> {
+    const msg = ctx.msg;
+    if (!msg.isRequest) return this.forwardReply(msg);
+    const uri = target ?? ctx.dstUri ?? ctx.ruri;
+    const dest = await this.resolveUri(uri);
+    if (!dest) {
+      ctx.setError(478, 'Unresolvable destination');
+      return false;
+    }
+    const sock = this.socketFor(dest.proto, isIP(dest.ip) === 6 ? 6 : 4);
+    if (!sock) {
+      ctx.setError(503, 'No socket for destination');
+      return false;
+    }
+    const branch = this.statelessBranch(msg);
+    const buf = msg.serializeRequest({ ruri: ctx.newUri ?? undefined, via: this.viaFor(sock, branch) });
+    const ok = await this.send(dest, buf, sock);
+    if (ok) this.c.fwdRequests.value++;
+    else ctx.setError(477, 'Sending failed');
+    return ok;
+  }
+
+  /** RFC 3261 §16.11: the same request (and its CANCEL) always gets the same branch */
+  private statelessBranch(msg: SipMessage): string {
+    const h = createHash('md5');
+    const via = msg.topVia();
+    h.update(this.secret);
+    if (via.branch?.startsWith('z9hG4bK')) h.update(via.branch);
+    else {
+      h.update(msg.callId());
+      h.update(String(msg.cseq().seq));
+      h.update(msg.from().tag ?? '');
+      h.update(msg.ruri);
+    }
+    if (msg.method === 'ACK') h.update('ACK');
+    return `z9hG4bK${h.digest('hex').slice(0, 20)}`;
+  }
+
+  /** a reply no module took: remove our Via, send to the next one (RFC 3261 §18.2.2) */
+  private async forwardReply(msg: SipMessage): Promise<boolean> {
+    const vias = msg.vias();
+    const top = vias[0];
+    if (!top || !this.isMyself(top.host, top.port)) {
+      this.log.debug({ via: top?.host }, 'reply not for us: dropped');
+      return false;
+    }
+    const next = vias[1];
+    if (!next) return false;
+    const proto: Proto = next.transport === 'TCP' || next.transport === 'TLS' ? 'tcp' : 'udp';
+    const ip = next.received ?? next.host.replace(/^\[|\]$/g, '');
+    let port = next.rport ? Number(next.rport) : (next.port ?? 5060);
+    if (!port) port = 5060;
+    const dest: Destination = isIP(ip) ? { proto, ip, port } : ((await this.resolveUri(`sip:${ip}:${port}`)) ?? { proto, ip, port });
+    const ok = await this.send(dest, msg.serializeReply({ removeTopVia: true }));
+    if (ok) this.c.fwdReplies.value++;
+    return ok;
+  }
+
+  // ---------------- receive path ----------------
+
+  // hot path: one try/catch boundary per message; no logging unless something is wrong
+  private receive(buf: Buffer, rcv: ReceiveInfo): void {
+    this.c.received.value++;
+    if (buf.length <= 4 && buf.toString('latin1').trim() === '') return; // CRLF keepalive
+    const max = Number(this.globals.get('maxbuffer')?.[0] ?? 65535);
+    if (buf.length > max) {
+      this.c.badMessages.value++;
+      this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, len: buf.length }, 'oversized message dropped');
+      return;
+    }
+    let msg: SipMessage;
+    try {
+      msg = SipMessage.parse(buf);
+    } catch (e) {
+      this.c.badMessages.value++;
+      this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: (e as Error).message }, 'unparsable message dropped');
+      return;
+    }
+    try {
+      const r = msg.isRequest ? this.onRequest(msg, rcv) : this.onReply(msg, rcv);
+      if (r) {
+        this.inflight++;
+        r.then(
+          () => this.inflight--,
+          (e: unknown) => {
+            this.inflight--;
+            this.onMessageError(msg, rcv, e);
+          },
+        );
+      }
+    } catch (e) {
+      this.onMessageError(msg, rcv, e);
+    }
+  }
+
+  private onMessageError(msg: SipMessage, rcv: ReceiveInfo, e: unknown): void {
+    const err = e as Error;
+    if (err instanceof SipParseError) {
+      this.c.badMessages.value++;
+      this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: err.message }, 'bad message');
+      if (msg.isRequest && msg.method !== 'ACK') this.tryReply400(msg, rcv, err.message);
+      return;
+    }
+    this.log.error({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: err.message, stack: err.stack }, 'error while processing message');
+  }
+
+  private tryReply400(msg: SipMessage, rcv: ReceiveInfo, why: string): void {
+    try {
+      const reason = `Bad Request - ${why}`.replace(/[\r\n]/g, ' ').slice(0, 100);
+      this.c.sent400.value++;
+      void this.sendReply(msg, rcv, 400, reason);
+    } catch {
+      // not even enough of a message to reply to
+    }
+  }
+
+  private onRequest(msg: SipMessage, rcv: ReceiveInfo): Promise<unknown> | null {
+    this.c.requests.value++;
+    const bad = msg.checkRequired();
+    if (bad) {
+      this.c.badMessages.value++;
+      this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: bad }, 'bad request');
+      if (msg.method !== 'ACK') this.tryReply400(msg, rcv, bad);
+      return null;
+    }
+    if (this.inflight >= this.maxInflight) {
+      this.c.dropped.value++;
+      if (msg.method !== 'ACK') void this.sendReply(msg, rcv, 503, 'Service Unavailable', { headers: ['Retry-After: 5'] });
+      return null;
+    }
+    this.markReceived(msg, rcv);
+    const script = this.current;
+    const route = script.routes.request;
+    if (!route) return null;
+    const ctx = new MsgContext(msg, rcv, script, this, Route.REQUEST);
+    const hooks = this.requestHooks;
+    for (let i = 0; i < hooks.length; i++) {
+      const h = hooks[i]!;
+      const r = h.fn(ctx, h.holder.state);
+      if (r === 'stop') return null;
+      if (r !== 'continue') return r.then((x) => (x === 'stop' ? null : this.runHooksFrom(ctx, i + 1)));
+    }
+    const r = script.run(route, ctx);
+    return typeof r === 'number' ? null : r;
+  }
+
+  private runHooksFrom(ctx: MsgContext, start: number): Promise<unknown> | null {
+    const hooks = this.requestHooks;
+    for (let i = start; i < hooks.length; i++) {
+      const h = hooks[i]!;
+      const r = h.fn(ctx, h.holder.state);
+      if (r === 'stop') return null;
+      if (r !== 'continue') return r.then((x) => (x === 'stop' ? null : this.runHooksFrom(ctx, i + 1)));
+    }
+    const route = ctx.script.routes.request!;
+    const r = ctx.script.run(route, ctx);
+    return typeof r === 'number' ? null : r;
+  }
+
+  /** RFC 3261 §18.2.1 received, RFC 3581 rport on the top Via */
+  private markReceived(msg: SipMessage, rcv: ReceiveInfo): void {
+    const via = msg.topVia();
+    const needReceived = via.host.replace(/^\[|\]$/g, '') !== rcv.srcIp;
+    const needRport = via.rport === '';
+    if (!needReceived && !needRport) return;
+    if (needReceived) via.received = rcv.srcIp;
+    if (needRport) {
+      via.rport = String(rcv.srcPort);
+      if (!needReceived) via.received = rcv.srcIp;
+    }
+    replaceTopVia(msg, via);
+  }
+
+  private onReply(msg: SipMessage, rcv: ReceiveInfo): Promise<unknown> | null {
+    this.c.replies.value++;
+    // a reply needs at least a Via, CSeq and Call-ID to go anywhere
+    msg.topVia();
+    msg.cseq();
+    return this.replyHooksFrom(msg, rcv, 0);
+  }
+
+  private replyHooksFrom(msg: SipMessage, rcv: ReceiveInfo, start: number): Promise<unknown> | null {
+    const hooks = this.replyHooks;
+    for (let i = start; i < hooks.length; i++) {
+      const h = hooks[i]!;
+      const r = h.fn(msg, rcv, h.holder.state);
+      if (r === true) return null;
+      if (r !== false) return r.then((consumed) => (consumed ? null : this.replyHooksFrom(msg, rcv, i + 1)));
+    }
+    return this.statelessReply(msg, rcv);
+  }
+
+  /** core reply_route (if any), then forward by Via */
+  private statelessReply(msg: SipMessage, rcv: ReceiveInfo): Promise<unknown> | null {
+    const script = this.current;
+    const route = script.routes.reply;
+    if (route) {
+      const ctx = new MsgContext(msg, rcv, script, this, Route.REPLY);
+      const r = script.run(route, ctx);
+      const after = () => (Script.dropped(ctx) ? null : this.forwardReply(msg));
+      return typeof r === 'number' ? after() : r.then(after);
+    }
+    return this.forwardReply(msg);
+  }
+
+  get inflightCount(): number {
+    return this.inflight;
+  }
+}
+
+function firstAddress(af: 4 | 6): string | undefined {
+  for (const list of Object.values(networkInterfaces()))
+    for (const i of list ?? []) if (!i.internal && (af === 4 ? i.family === 'IPv4' : i.family === 'IPv6')) return i.address;
+  return af === 4 ? '127.0.0.1' : '::1';
+}
+
+/** write an edited top Via back (only the first via-parm of the first Via header) */
+function replaceTopVia(msg: SipMessage, via: ReturnType<SipMessage['topVia']>): void {
+  const hf = msg.header('via');
+  if (!hf) return;
+  const value = hf.newValue ?? hf.value;
+  const rest = value.slice(via.raw.length);
+  const text = formatVia(via);
+  via.raw = text;
+  msg.setHeaderValue(hf, text + rest);
+}
+
+export { parseUri };

@@ -1,0 +1,110 @@
+// name-addr / addr-spec with header params (RFC 3261 §20.10, §25.1): From, To, Contact,
+// Route, Record-Route, Path. The URI stays text; it is checked here so later parseUri calls
+// on it cannot fail for sip/sips/tel.
+
+import { C_TOKEN, is, scanQuoted, skipWs, trimWs } from './chars.js';
+import { findParam, parseGenericParams, splitHeaderValues } from './parse-params.js';
+import { parseUri, schemeLength } from './parse-uri.js';
+import { SipParseError, type Contact, type NameAddr } from './types.js';
+
+export function parseNameAddr(value: string): NameAddr {
+  const s = trimWs(value);
+  const end = s.length;
+  if (end === 0) throw new SipParseError('empty address');
+  let display: string | null = null;
+  let uri: string;
+  let pos = 0;
+  const la = displayEnd(s, end);
+  if (la >= 0) {
+    if (s.charCodeAt(0) === 34) {
+      display = s.slice(1, la - 1);
+      pos = skipWs(s, la, end);
+    } else {
+      pos = la;
+      const d = trimWs(s.slice(0, la));
+      if (d.length > 0) display = d;
+    }
+    // pos is at '<'
+    const ra = s.indexOf('>', pos + 1);
+    if (ra < 0) throw new SipParseError("address: missing '>'");
+    uri = s.slice(pos + 1, ra);
+    checkUri(uri);
+    pos = ra + 1;
+  } else {
+    // addr-spec: the URI ends at ';' or whitespace, and may not carry '?' headers (§20.10)
+    while (pos < end) {
+      const c = s.charCodeAt(pos);
+      if (c === 59 || c === 32 || c === 9) break;
+      if (c === 63 || c === 44) throw new SipParseError("address: URI with '?' or ',' must be enclosed in <>");
+      pos++;
+    }
+    uri = s.slice(0, pos);
+    checkUri(uri);
+  }
+  const params: [string, string | null][] = [];
+  pos = parseGenericParams(s, pos, end, params, 'address');
+  if (pos < end) throw new SipParseError("address: unexpected ','");
+  const tag = findParam(params, 'tag');
+  if (tag === null) throw new SipParseError('address: tag without value');
+  return { display, uri, params, tag: tag ?? null, raw: s };
+}
+
+/**
+ * If s is a name-addr, returns the index of '<' (or, for a quoted display name, the index
+ * just past the closing quote); -1 means addr-spec form.
+ */
+function displayEnd(s: string, end: number): number {
+  const c0 = s.charCodeAt(0);
+  if (c0 === 60) return 0;
+  if (c0 === 34) {
+    const q = scanQuoted(s, 0, end);
+    const p = skipWs(s, q, end);
+    if (p >= end || s.charCodeAt(p) !== 60) throw new SipParseError("address: expected '<' after display name");
+    return q;
+  }
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 60) return i;
+    if (c !== 32 && c !== 9 && !is(c, C_TOKEN)) return -1;
+  }
+  return -1;
+}
+
+function checkUri(uri: string): void {
+  const sl = schemeLength(uri);
+  if (sl === 0 || sl + 1 === uri.length) throw new SipParseError('address: bad URI');
+  for (let i = 0; i < uri.length; i++) {
+    const c = uri.charCodeAt(i);
+    if (c <= 32 || c === 34 || c === 60 || c === 62 || c === 127) throw new SipParseError('address: bad character in URI');
+  }
+  const scheme = uri.slice(0, sl).toLowerCase();
+  if ((scheme === 'sip' || scheme === 'sips' || scheme === 'tel') && parseUri(uri) === null) {
+    throw new SipParseError('address: bad ' + scheme + ' URI');
+  }
+}
+
+/** comma-separated name-addrs (Route, Record-Route, Path) */
+export function parseNameAddrList(value: string): NameAddr[] {
+  return splitHeaderValues(value).map(parseNameAddr);
+}
+
+/** one Contact header value: '*' or a list of contacts with expires/q decoded */
+export function parseContacts(value: string): Contact[] | '*' {
+  const v = trimWs(value);
+  if (v === '*') return '*';
+  return splitHeaderValues(v).map(parseContact);
+}
+
+export function parseContact(value: string): Contact {
+  const na = parseNameAddr(value);
+  const e = findParam(na.params, 'expires');
+  let expires: number | null = null;
+  if (typeof e === 'string' && e.length <= 10 && /^[0-9]+$/.test(e)) {
+    const n = Number(e);
+    if (n <= 0xffffffff) expires = n;
+  }
+  const qs = findParam(na.params, 'q');
+  let q: number | null = null;
+  if (typeof qs === 'string' && /^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/.test(qs)) q = Number(qs);
+  return { ...na, expires, q };
+}

@@ -1,0 +1,60 @@
+// UDP listen sockets (dgram-as-promised for bind/send/close). Receiving uses the
+// 'message' event directly: the loop must not await one datagram before taking the next.
+import DgramAsPromised, { type SocketAsPromised } from 'dgram-as-promised';
+import type { ListenSocket, ReceiveInfo } from './types.js';
+
+export type OnDatagram = (buf: Buffer, rcv: ReceiveInfo) => void;
+
+export class UdpListener {
+  private readonly sock: SocketAsPromised;
+  socket: ListenSocket;
+
+  constructor(
+    socket: ListenSocket,
+    private readonly onMessage: OnDatagram,
+    onError: (err: Error) => void,
+  ) {
+    this.socket = socket;
+    this.sock = DgramAsPromised.createSocket({ type: socket.af === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    this.sock.socket.on('error', onError);
+  }
+
+  async bind(): Promise<ListenSocket> {
+    const addr = await this.sock.bind(this.socket.port, this.socket.ip);
+    const port = typeof addr === 'object' && addr ? addr.port : this.socket.port;
+    // port 0 = pick a free one (tests): record the real port everywhere
+    if (port !== this.socket.port) {
+      this.socket = {
+        ...this.socket,
+        port,
+        advertisePort: this.socket.advertisePort === 0 ? port : this.socket.advertisePort,
+        id: `udp:${this.socket.ip}:${port}`,
+      };
+    }
+    this.sock.socket.setRecvBufferSize?.(4 * 1024 * 1024);
+    this.sock.socket.setSendBufferSize?.(4 * 1024 * 1024);
+    const local = this.socket;
+    this.sock.socket.on('message', (buf, rinfo) => {
+      this.onMessage(buf, {
+        proto: 'udp',
+        srcIp: rinfo.address,
+        srcPort: rinfo.port,
+        local,
+        connId: null,
+        time: Date.now(),
+      });
+    });
+    return this.socket;
+  }
+
+  send(data: Buffer, port: number, ip: string): Promise<boolean> {
+    return this.sock.send(data, 0, data.length, port, ip).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.sock.close();
+  }
+}
