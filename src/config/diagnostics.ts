@@ -114,6 +114,6 @@ export function closest(name: string, candidates: Iterable<string>): string | nu
       best = c;
     }
   }
-  const limit = Math.max(2, Math.floor(name.length / 3));
+  const limit = Math.max(1, Math.floor(name.length / 3));
   return best !== null && bestD <= limit ? best : null;
 }

@@ -102,6 +102,8 @@ function splitChunks(text: string): Array<[number, number]> {
   let paren = 0;
   let lastSig = '';
   let lineStart = true;
+  // SER-2 `flags A : 1,\n B : 2;` runs over several lines up to its ';'
+  let inDecl = false;
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
@@ -121,8 +123,9 @@ function splitChunks(text: string): Array<[number, number]> {
         if (i > 0) starts.push(i);
         depth = 0;
         paren = 0;
-      } else if (depth === 0 && paren === 0 && /[A-Za-z_]/.test(c) && !',=(\\'.includes(lastSig || ',') && !CONTINUATION_WORD.test(rest)) {
+      } else if (depth === 0 && paren === 0 && !inDecl && /[A-Za-z_]/.test(c) && !',=(\\'.includes(lastSig || ',') && !CONTINUATION_WORD.test(rest)) {
         starts.push(i);
+        inDecl = /^(?:flags|avpflags)\b(?!\s*=)/.test(rest);
       }
     }
     if (c === '"' || c === "'") {
@@ -135,6 +138,7 @@ function splitChunks(text: string): Array<[number, number]> {
       lastSig = ')';
       continue;
     }
+    if (c === ';' && depth === 0) inDecl = false;
     if (c === '{') depth++;
     else if (c === '}') depth = Math.max(0, depth - 1);
     else if (c === '(') paren++;
@@ -168,13 +172,22 @@ function parseChunk(pre: PreprocessedFile, start: number, end: number, bag: Diag
       if (p <= lastP) return []; // a repair made no progress: drop the chunk quietly
       lastP = p;
       const r = repair(buf, p, e.expected ?? [], pre.text.slice(end, end + 60), locate);
-      const at = start + p;
+      const at = pre.locate(start + p, start + p).start.offset;
       const poisoned = pre.poisoned.some(([a, b]) => at >= a && at <= b);
-      if (!poisoned) bag.error(CONFIG_CODES.SYNTAX, r.message, r.loc, r.extra);
+      if (!poisoned) bag.error(CONFIG_CODES.SYNTAX, r.message, r.loc, withQuoteHint(pre, start, at, r.extra));
       buf = r.buf;
     }
   }
   return [];
+}
+
+/** a string spanning lines before the error is the usual sign of a missing closing quote */
+function withQuoteHint(pre: PreprocessedFile, chunkStart: number, at: number, extra: Repair['extra']): Repair['extra'] {
+  const from = pre.locate(chunkStart, chunkStart).start.offset;
+  const q = pre.multiline.filter((o) => o >= from && o < at).pop();
+  if (q === undefined || extra?.help !== undefined) return extra;
+  const line = pre.original.slice(0, q).split('\n').length;
+  return { ...extra, help: `the string opened at ${pre.source}:${line} runs over several lines; is a closing quote missing?` };
 }
 
 interface Repair {
@@ -258,7 +271,8 @@ function repair(buf: string, p: number, expected: Expectation[], after: string, 
   }
 
   // missing ';' at the end of a line
-  if (labels.includes("';'") && prevEnd < p && gapHasNewline && depth > 0) {
+  const afterStmt = prevEnd > 0 && '{};'.includes(buf[prevEnd - 1]!);
+  if (labels.includes("';'") && prevEnd < p && gapHasNewline && depth > 0 && !afterStmt) {
     const what = buf[prevEnd - 1] === ')' ? 'function call' : 'statement';
     return {
       message: `expected ';' after ${what}, found ${found}`,
@@ -313,7 +327,7 @@ function blankStatement(buf: string, s: Structure, p: number): string {
   const m = nextMark(p);
   if (m) {
     if (m.ch === ';') to = m.pos + 1;
-    else if (m.ch === '}') to = m.pos;
+    else if (m.ch === '}') to = m.pos; // the statement is the last one of its block
     else {
       to = (s.match.get(m.pos) ?? buf.length - 1) + 1;
       // an `else` after the block belongs to the same statement
@@ -331,7 +345,7 @@ function blankStatement(buf: string, s: Structure, p: number): string {
     }
   }
   if (!/\S/.test(buf.slice(from, to))) return putChar(buf, p, ' ');
-  return blankRange(buf, from, Math.max(to, p + 1));
+  return blankRange(buf, from, to);
 }
 
 function tokenLength(buf: string, p: number): number {
@@ -360,7 +374,11 @@ function foundText(rest: string): string {
 // words a reader thinks of as "an expression"
 const OPERAND_LABELS = new Set([
   'number', 'string', 'pseudo-variable', 'identifier', 'IP address', 'socket', 'select', "'('",
-  "'!'", "'not'", "'~'", "'-'", "'defined'", "'$null'", "'msg:len'", "'uri:'", "'%'",
+  "'!'", "'not'", "'~'", "'-'", "'defined'", "'$null'", "'msg:len'", "'uri:'", "'%'", 'yes/no',
+]);
+
+const STATEMENT_LABELS = new Set([
+  "'if'", "'switch'", "'while'", "'break'", "'exit'", "'drop'", "'return'", "'route'", "'{'", "';'",
 ]);
 
 const ORDER = ["';'", "')'", "'}'", "']'", "','", "':'", "'='", "'{'", "'('"];
@@ -374,6 +392,10 @@ function expectationLabels(expected: Expectation[]): string[] {
     else if (e.type === 'end') label = 'end of file';
     if (label !== null && !out.includes(label)) out.push(label);
   }
+  if (out.includes("'if'")) {
+    // at the start of a statement
+    return [...out.filter((l) => !STATEMENT_LABELS.has(l) && !OPERAND_LABELS.has(l)), 'a statement'];
+  }
   if (out.includes('number') || out.includes('pseudo-variable')) {
     const rest = out.filter((l) => !OPERAND_LABELS.has(l));
     return [...rest, 'an expression'];
@@ -382,7 +404,7 @@ function expectationLabels(expected: Expectation[]): string[] {
 }
 
 function expectedPhrase(labels: string[], topLevel: boolean): string {
-  if (topLevel && labels.includes("'='") && labels.includes("'.'")) return "expected '=' after the parameter name";
+  if (topLevel && labels.includes("'='")) return "expected '=' after the parameter name";
   const sorted = [...labels].sort((a, b) => rank(a) - rank(b));
   const shown = sorted.filter((l) => l !== 'end of file' || sorted.length === 1).slice(0, 4);
   if (shown.length === 0) return 'syntax error';
@@ -393,6 +415,6 @@ function expectedPhrase(labels: string[], topLevel: boolean): string {
 function rank(label: string): number {
   const i = ORDER.indexOf(label);
   if (i >= 0) return i;
-  if (label === 'an expression') return ORDER.length;
+  if (label === 'an expression' || label === 'a statement') return ORDER.length;
   return ORDER.length + 1 + (label === 'operator' ? 1 : 0);
 }

@@ -260,14 +260,14 @@ function peg$parse(input, options) {
   const peg$c28 = "}";
   const peg$c29 = "if";
   const peg$c30 = "else";
-  const peg$c31 = "switch";
-  const peg$c32 = "case";
-  const peg$c33 = "/";
-  const peg$c34 = "default";
-  const peg$c35 = "while";
-  const peg$c36 = "break";
-  const peg$c37 = "exit";
-  const peg$c38 = "drop";
+  const peg$c31 = "break";
+  const peg$c32 = "drop";
+  const peg$c33 = "switch";
+  const peg$c34 = "case";
+  const peg$c35 = "/";
+  const peg$c36 = "default";
+  const peg$c37 = "while";
+  const peg$c38 = "exit";
   const peg$c39 = "return";
   const peg$c40 = "+=";
   const peg$c41 = ":=";
@@ -392,14 +392,14 @@ function peg$parse(input, options) {
   const peg$e34 = peg$literalExpectation("}", false);
   const peg$e35 = peg$literalExpectation("if", false);
   const peg$e36 = peg$literalExpectation("else", false);
-  const peg$e37 = peg$literalExpectation("switch", false);
-  const peg$e38 = peg$literalExpectation("case", false);
-  const peg$e39 = peg$literalExpectation("/", false);
-  const peg$e40 = peg$literalExpectation("default", false);
-  const peg$e41 = peg$literalExpectation("while", false);
-  const peg$e42 = peg$literalExpectation("break", false);
-  const peg$e43 = peg$literalExpectation("exit", false);
-  const peg$e44 = peg$literalExpectation("drop", false);
+  const peg$e37 = peg$literalExpectation("break", false);
+  const peg$e38 = peg$literalExpectation("drop", false);
+  const peg$e39 = peg$literalExpectation("switch", false);
+  const peg$e40 = peg$literalExpectation("case", false);
+  const peg$e41 = peg$literalExpectation("/", false);
+  const peg$e42 = peg$literalExpectation("default", false);
+  const peg$e43 = peg$literalExpectation("while", false);
+  const peg$e44 = peg$literalExpectation("exit", false);
   const peg$e45 = peg$literalExpectation("return", false);
   const peg$e46 = peg$otherExpectation("assignment operator");
   const peg$e47 = peg$literalExpectation("+=", false);
@@ -471,26 +471,27 @@ function peg$parse(input, options) {
   const peg$e113 = peg$anyExpectation();
   const peg$e114 = peg$literalExpectation("'", false);
   const peg$e115 = peg$classExpectation(["'"], true, false, false);
-  const peg$e116 = peg$literalExpectation("yes", false);
-  const peg$e117 = peg$literalExpectation("true", false);
-  const peg$e118 = peg$literalExpectation("on", false);
-  const peg$e119 = peg$literalExpectation("enable", false);
-  const peg$e120 = peg$literalExpectation("no", false);
-  const peg$e121 = peg$literalExpectation("false", false);
-  const peg$e122 = peg$literalExpectation("off", false);
-  const peg$e123 = peg$literalExpectation("disable", false);
-  const peg$e124 = peg$otherExpectation("identifier");
-  const peg$e125 = peg$classExpectation([["A", "Z"], ["a", "z"], "_"], false, false, false);
-  const peg$e126 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
-  const peg$e127 = peg$classExpectation([" ", "\t", "\r", "\n", "\f"], false, false, false);
-  const peg$e128 = peg$literalExpectation("\r", false);
-  const peg$e129 = peg$literalExpectation("\n", false);
-  const peg$e130 = peg$classExpectation([" ", "\t"], false, false, false);
-  const peg$e131 = peg$literalExpectation("#", false);
-  const peg$e132 = peg$classExpectation(["\n"], true, false, false);
-  const peg$e133 = peg$literalExpectation("//", false);
-  const peg$e134 = peg$literalExpectation("/*", false);
-  const peg$e135 = peg$literalExpectation("*/", false);
+  const peg$e116 = peg$otherExpectation("yes/no");
+  const peg$e117 = peg$literalExpectation("yes", false);
+  const peg$e118 = peg$literalExpectation("true", false);
+  const peg$e119 = peg$literalExpectation("on", false);
+  const peg$e120 = peg$literalExpectation("enable", false);
+  const peg$e121 = peg$literalExpectation("no", false);
+  const peg$e122 = peg$literalExpectation("false", false);
+  const peg$e123 = peg$literalExpectation("off", false);
+  const peg$e124 = peg$literalExpectation("disable", false);
+  const peg$e125 = peg$otherExpectation("identifier");
+  const peg$e126 = peg$classExpectation([["A", "Z"], ["a", "z"], "_"], false, false, false);
+  const peg$e127 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
+  const peg$e128 = peg$classExpectation([" ", "\t", "\r", "\n", "\f"], false, false, false);
+  const peg$e129 = peg$literalExpectation("\r", false);
+  const peg$e130 = peg$literalExpectation("\n", false);
+  const peg$e131 = peg$classExpectation([" ", "\t"], false, false, false);
+  const peg$e132 = peg$literalExpectation("#", false);
+  const peg$e133 = peg$classExpectation(["\n"], true, false, false);
+  const peg$e134 = peg$literalExpectation("//", false);
+  const peg$e135 = peg$literalExpectation("/*", false);
+  const peg$e136 = peg$literalExpectation("*/", false);
 
   function peg$f0(items) {    return { kind: 'config', items, loc: loc() };  }
   function peg$f1() {    return { kind: 'empty', loc: loc() };  }
@@ -527,25 +528,27 @@ function peg$parse(input, options) {
     if (o) v.socket = o;
     return v;
   }
-  function peg$f17(w, o) {
+  function peg$f17(s) {    return s.value;  }
+  function peg$f18(parts, o) {
+    const w = parts.join('');
     const l = loc();
     let v;
-    if (BOOLS.has(w)) v = { type: 'bool', value: BOOLS.get(w), loc: l };
-    else if (INT_RE.test(w)) v = { type: 'int', value: intValue(w), loc: l };
+    if (parts.length === 1 && BOOLS.has(w)) v = { type: 'bool', value: BOOLS.get(w), loc: l };
+    else if (parts.length === 1 && INT_RE.test(w)) v = { type: 'int', value: intValue(w), loc: l };
     else v = { type: 'id', value: w, loc: l };
     if (o) v.socket = o;
     return v;
   }
-  function peg$f18(opts) {
+  function peg$f19(opts) {
     if (opts.length === 0) return null;
     const o = {};
     for (const [k, v] of opts) o[k] = v;
     return o;
   }
-  function peg$f19(a) {    return ['advertise', a];  }
-  function peg$f20(s) {    return ['name', s.value];  }
-  function peg$f21() {    return ['virtual', true];  }
-  function peg$f22(kw, name, body) {
+  function peg$f20(a) {    return ['advertise', a];  }
+  function peg$f21(s) {    return ['name', s.value];  }
+  function peg$f22() {    return ['virtual', true];  }
+  function peg$f23(kw, name, body) {
     let routeKind;
     switch (kw) {
       case 'route': routeKind = name === null || name === '0' ? 'request' : 'named'; break;
@@ -559,92 +562,97 @@ function peg$parse(input, options) {
     }
     return { kind: 'route_block', routeKind, name, keyword: kw, body, loc: loc() };
   }
-  function peg$f23(s) {    return s.value;  }
-  function peg$f24(t) {    return /^[0-9]+$/.test(t) ? String(parseInt(t, 10)) : t;  }
-  function peg$f25(body) {    return { kind: 'block', body, loc: loc() };  }
-  function peg$f26() {    return { kind: 'empty', loc: loc() };  }
-  function peg$f27(cond, then, els) {    return { kind: 'if', cond, then, else: els, loc: loc() };  }
-  function peg$f28(subject, cases) {    return { kind: 'switch', subject, cases, loc: loc() };  }
-  function peg$f29(re, value, body) {    return { value, isRegex: re !== null, body, loc: loc() };  }
-  function peg$f30(body) {    return { value: null, isRegex: false, body, loc: loc() };  }
-  function peg$f31(cond, body) {    return { kind: 'while', cond, body, loc: loc() };  }
+  function peg$f24(s) {    return s.value;  }
+  function peg$f25(t) {    return /^[0-9]+$/.test(t) ? String(parseInt(t, 10)) : t;  }
+  function peg$f26(body) {    return { kind: 'block', body, loc: loc() };  }
+  function peg$f27() {    return { kind: 'empty', loc: loc() };  }
+  function peg$f28(cond, then, els) {    return { kind: 'if', cond, then, else: els, loc: loc() };  }
+  function peg$f29(c) {    return c;  }
+  function peg$f30(t) {    return { kind: 'route_call', name: t.name, dynamic: t.dynamic, loc: loc() };  }
+  function peg$f31(expr) {    return { kind: 'expr_stmt', expr, loc: loc() };  }
   function peg$f32() {    return { kind: 'break', loc: loc() };  }
-  function peg$f33(value) {    return { kind: 'exit', value, loc: loc() };  }
-  function peg$f34(value) {    return { kind: 'drop', value, loc: loc() };  }
-  function peg$f35(value) {    return { kind: 'return', value, loc: loc() };  }
-  function peg$f36() {    return null;  }
-  function peg$f37(t) {    return { kind: 'route_call', name: t.name, dynamic: t.dynamic, loc: loc() };  }
-  function peg$f38(i) {    return { name: String(i.value), dynamic: null };  }
-  function peg$f39(s) {    return { name: s.value, dynamic: null };  }
-  function peg$f40(n) {    return RESERVED.has(n);  }
-  function peg$f41(n) {    return { name: n, dynamic: null };  }
-  function peg$f42(e) {    return { name: null, dynamic: e };  }
-  function peg$f43(target, op, value) {    return { kind: 'assign', target, op, value, loc: loc() };  }
-  function peg$f44(expr) {    return { kind: 'expr_stmt', expr, loc: loc() };  }
-  function peg$f45(head, tail) {    return fold(head, tail);  }
-  function peg$f46(head, tail) {    return fold(head, tail);  }
-  function peg$f47(head, tail) {    return fold(head, tail);  }
-  function peg$f48(head, tail) {    return fold(head, tail);  }
-  function peg$f49(head, tail) {    return fold(head, tail);  }
-  function peg$f50(head, tail) {    return fold(head, tail);  }
+  function peg$f33() {    return { kind: 'drop', value: null, loc: loc() };  }
+  function peg$f34(subject, cases) {    return { kind: 'switch', subject, cases, loc: loc() };  }
+  function peg$f35(re, value, body) {    return { value, isRegex: re !== null, body, loc: loc() };  }
+  function peg$f36(body) {    return { value: null, isRegex: false, body, loc: loc() };  }
+  function peg$f37(cond, body) {    return { kind: 'while', cond, body, loc: loc() };  }
+  function peg$f38() {    return { kind: 'break', loc: loc() };  }
+  function peg$f39(value) {    return { kind: 'exit', value, loc: loc() };  }
+  function peg$f40(value) {    return { kind: 'drop', value, loc: loc() };  }
+  function peg$f41(value) {    return { kind: 'return', value, loc: loc() };  }
+  function peg$f42() {    return null;  }
+  function peg$f43(t) {    return { kind: 'route_call', name: t.name, dynamic: t.dynamic, loc: loc() };  }
+  function peg$f44(i) {    return { name: String(i.value), dynamic: null };  }
+  function peg$f45(s) {    return { name: s.value, dynamic: null };  }
+  function peg$f46(n) {    return RESERVED.has(n);  }
+  function peg$f47(n) {    return { name: n, dynamic: null };  }
+  function peg$f48(e) {    return { name: null, dynamic: e };  }
+  function peg$f49(target, op, value) {    return { kind: 'assign', target, op, value, loc: loc() };  }
+  function peg$f50(expr) {    return { kind: 'expr_stmt', expr, loc: loc() };  }
   function peg$f51(head, tail) {    return fold(head, tail);  }
   function peg$f52(head, tail) {    return fold(head, tail);  }
   function peg$f53(head, tail) {    return fold(head, tail);  }
   function peg$f54(head, tail) {    return fold(head, tail);  }
-  function peg$f55() {    return '||';  }
-  function peg$f56() {    return '&&';  }
-  function peg$f57() {    return '|';  }
-  function peg$f58() {    return '&';  }
-  function peg$f59() {    return '^';  }
-  function peg$f60() {    return '/';  }
-  function peg$f61() {    return '%';  }
-  function peg$f62(operand) {    return { kind: 'unary', op: '!', operand, loc: loc() };  }
-  function peg$f63(operand) {    return { kind: 'unary', op: '!', operand, loc: loc() };  }
-  function peg$f64(operand) {    return { kind: 'unary', op: '~', operand, loc: loc() };  }
-  function peg$f65(operand) {
+  function peg$f55(head, tail) {    return fold(head, tail);  }
+  function peg$f56(head, tail) {    return fold(head, tail);  }
+  function peg$f57(head, tail) {    return fold(head, tail);  }
+  function peg$f58(head, tail) {    return fold(head, tail);  }
+  function peg$f59(head, tail) {    return fold(head, tail);  }
+  function peg$f60(head, tail) {    return fold(head, tail);  }
+  function peg$f61() {    return '||';  }
+  function peg$f62() {    return '&&';  }
+  function peg$f63() {    return '|';  }
+  function peg$f64() {    return '&';  }
+  function peg$f65() {    return '^';  }
+  function peg$f66() {    return '/';  }
+  function peg$f67() {    return '%';  }
+  function peg$f68(operand) {    return { kind: 'unary', op: '!', operand, loc: loc() };  }
+  function peg$f69(operand) {    return { kind: 'unary', op: '!', operand, loc: loc() };  }
+  function peg$f70(operand) {    return { kind: 'unary', op: '~', operand, loc: loc() };  }
+  function peg$f71(operand) {
     if (operand.kind === 'int') return { kind: 'int', value: -operand.value, loc: loc() };
     return { kind: 'unary', op: '-', operand, loc: loc() };
   }
-  function peg$f66(operand) {    return { kind: 'unary', op: 'defined', operand, loc: loc() };  }
-  function peg$f67(to, operand) {    return { kind: 'cast', to, operand, loc: loc() };  }
-  function peg$f68(b) {    return { kind: 'int', value: b ? 1 : 0, loc: loc() };  }
-  function peg$f69() {    return { kind: 'operand', name: 'msg:len', loc: loc() };  }
-  function peg$f70(part) {    return { kind: 'operand', name: 'uri:' + part, loc: loc() };  }
-  function peg$f71() {    return { kind: 'null', loc: loc() };  }
-  function peg$f72(i) {    return { kind: 'int', value: i.value, loc: i.loc };  }
-  function peg$f73(s) {    return { kind: 'str', value: s.value, raw: s.raw, loc: s.loc };  }
-  function peg$f74(n) {    return RESERVED.has(n.name);  }
-  function peg$f75(n, args) {    return { kind: 'call', name: n.name, nameLoc: n.loc, args: args ?? [], loc: loc() };  }
-  function peg$f76(head, tail) {    return [head, ...tail];  }
-  function peg$f77(name) {    return RESERVED.has(name) && name !== 'myself';  }
-  function peg$f78(name) {
+  function peg$f72(operand) {    return { kind: 'unary', op: 'defined', operand, loc: loc() };  }
+  function peg$f73(to, operand) {    return { kind: 'cast', to, operand, loc: loc() };  }
+  function peg$f74(b) {    return { kind: 'int', value: b ? 1 : 0, loc: loc() };  }
+  function peg$f75() {    return { kind: 'operand', name: 'msg:len', loc: loc() };  }
+  function peg$f76(part) {    return { kind: 'operand', name: 'uri:' + part, loc: loc() };  }
+  function peg$f77() {    return { kind: 'null', loc: loc() };  }
+  function peg$f78(i) {    return { kind: 'int', value: i.value, loc: i.loc };  }
+  function peg$f79(s) {    return { kind: 'str', value: s.value, raw: s.raw, loc: s.loc };  }
+  function peg$f80(n) {    return RESERVED.has(n.name);  }
+  function peg$f81(n, args) {    return { kind: 'call', name: n.name, nameLoc: n.loc, args: args ?? [], loc: loc() };  }
+  function peg$f82(head, tail) {    return [head, ...tail];  }
+  function peg$f83(name) {    return RESERVED.has(name) && name !== 'myself';  }
+  function peg$f84(name) {
     if (name === 'myself') return { kind: 'myself', loc: loc() };
     if (LEGACY.has(name)) return { kind: 'operand', name, loc: loc() };
     return { kind: 'str', value: name, raw: false, bare: true, loc: loc() };
   }
-  function peg$f79(name, inner, index, transforms) {
+  function peg$f85(name, inner, index, transforms) {
     const node = { kind: 'pv', name, inner, index: null, transforms, loc: loc() };
     if (index !== null && typeof index === 'object') node.indexVar = index;
     else node.index = index;
     return node;
   }
-  function peg$f80(name, inner) {    return { kind: 'pv', name, inner, index: null, transforms: [], loc: loc() };  }
-  function peg$f81(name) {    return { kind: 'pv', name, inner: null, index: null, transforms: [], loc: loc() };  }
-  function peg$f82(t) {    return parseInt(t, 10);  }
-  function peg$f83(inner) {    return { kind: 'pv', name: 'sel', inner, index: null, transforms: [], loc: loc() };  }
-  function peg$f84(inner) {    return { kind: 'pv', name: 'avp', inner, index: null, transforms: [], loc: loc() };  }
-  function peg$f85(text) {    return { kind: 'str', value: text, raw: false, bare: true, loc: loc() };  }
-  function peg$f86(text) {    return { kind: 'str', value: text, raw: false, bare: true, loc: loc() };  }
-  function peg$f87(text) {    return { kind: 'ip', text, loc: loc() };  }
-  function peg$f88(text) {    return { kind: 'ip', text, loc: loc() };  }
-  function peg$f89(text) {    return { kind: 'ip', text, loc: loc() };  }
-  function peg$f90(t) {    return t.includes('::') || (t.match(/:/g) ?? []).length === 7;  }
-  function peg$f91(t) {    return { value: intValue(t), loc: loc() };  }
-  function peg$f92(head, tail) {    return { value: [head, ...tail].map((p) => p.value).join(''), raw: head.raw, loc: loc() };  }
-  function peg$f93(chars) {    return { value: unescape(chars), raw: false };  }
-  function peg$f94(chars) {    return { value: chars, raw: true };  }
-  function peg$f95(w) {    return BOOLS.get(w);  }
-  function peg$f96(name) {    return { name, loc: loc() };  }
+  function peg$f86(name, inner) {    return { kind: 'pv', name, inner, index: null, transforms: [], loc: loc() };  }
+  function peg$f87(name) {    return { kind: 'pv', name, inner: null, index: null, transforms: [], loc: loc() };  }
+  function peg$f88(t) {    return parseInt(t, 10);  }
+  function peg$f89(inner) {    return { kind: 'pv', name: 'sel', inner, index: null, transforms: [], loc: loc() };  }
+  function peg$f90(inner) {    return { kind: 'pv', name: 'avp', inner, index: null, transforms: [], loc: loc() };  }
+  function peg$f91(text) {    return { kind: 'str', value: text, raw: false, bare: true, loc: loc() };  }
+  function peg$f92(text) {    return { kind: 'str', value: text, raw: false, bare: true, loc: loc() };  }
+  function peg$f93(text) {    return { kind: 'ip', text, loc: loc() };  }
+  function peg$f94(text) {    return { kind: 'ip', text, loc: loc() };  }
+  function peg$f95(text) {    return { kind: 'ip', text, loc: loc() };  }
+  function peg$f96(t) {    return t.includes('::') || (t.match(/:/g) ?? []).length === 7;  }
+  function peg$f97(t) {    return { value: intValue(t), loc: loc() };  }
+  function peg$f98(head, tail) {    return { value: [head, ...tail].map((p) => p.value).join(''), raw: head.raw, loc: loc() };  }
+  function peg$f99(chars) {    return { value: unescape(chars), raw: false };  }
+  function peg$f100(chars) {    return { value: chars, raw: true };  }
+  function peg$f101(w) {    return BOOLS.get(w);  }
+  function peg$f102(name) {    return { name, loc: loc() };  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -1746,41 +1754,112 @@ function peg$parse(input, options) {
   }
 
   function peg$parseParamValue() {
-    let s0, s1, s2, s3;
+    let s0, s1, s2, s3, s4, s5;
 
     peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$parseStrTok();
     if (s1 !== peg$FAILED) {
       s2 = peg$parseSockOpts();
-      peg$savedPos = s0;
-      s0 = peg$f16(s1, s2);
+      s3 = peg$currPos;
+      peg$silentFails++;
+      s4 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s4 === peg$FAILED) {
+        s3 = undefined;
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+      if (s3 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f16(s1, s2);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      s1 = peg$currPos;
-      s2 = [];
-      s3 = peg$parseWordChar();
-      if (s3 !== peg$FAILED) {
-        while (s3 !== peg$FAILED) {
-          s2.push(s3);
-          s3 = peg$parseWordChar();
+      s1 = [];
+      s2 = peg$currPos;
+      s3 = peg$currPos;
+      s4 = [];
+      s5 = peg$parseWordChar();
+      if (s5 !== peg$FAILED) {
+        while (s5 !== peg$FAILED) {
+          s4.push(s5);
+          s5 = peg$parseWordChar();
         }
       } else {
+        s4 = peg$FAILED;
+      }
+      if (s4 !== peg$FAILED) {
+        s3 = input.substring(s3, peg$currPos);
+      } else {
+        s3 = s4;
+      }
+      if (s3 !== peg$FAILED) {
+        s2 = s3;
+      } else {
+        peg$currPos = s2;
         s2 = peg$FAILED;
       }
+      if (s2 === peg$FAILED) {
+        s2 = peg$currPos;
+        s3 = peg$parseStrPart();
+        if (s3 !== peg$FAILED) {
+          peg$savedPos = s2;
+          s3 = peg$f17(s3);
+        }
+        s2 = s3;
+      }
       if (s2 !== peg$FAILED) {
-        s1 = input.substring(s1, peg$currPos);
+        while (s2 !== peg$FAILED) {
+          s1.push(s2);
+          s2 = peg$currPos;
+          s3 = peg$currPos;
+          s4 = [];
+          s5 = peg$parseWordChar();
+          if (s5 !== peg$FAILED) {
+            while (s5 !== peg$FAILED) {
+              s4.push(s5);
+              s5 = peg$parseWordChar();
+            }
+          } else {
+            s4 = peg$FAILED;
+          }
+          if (s4 !== peg$FAILED) {
+            s3 = input.substring(s3, peg$currPos);
+          } else {
+            s3 = s4;
+          }
+          if (s3 !== peg$FAILED) {
+            s2 = s3;
+          } else {
+            peg$currPos = s2;
+            s2 = peg$FAILED;
+          }
+          if (s2 === peg$FAILED) {
+            s2 = peg$currPos;
+            s3 = peg$parseStrPart();
+            if (s3 !== peg$FAILED) {
+              peg$savedPos = s2;
+              s3 = peg$f17(s3);
+            }
+            s2 = s3;
+          }
+        }
       } else {
-        s1 = s2;
+        s1 = peg$FAILED;
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parseSockOpts();
         peg$savedPos = s0;
-        s0 = peg$f17(s1, s2);
+        s0 = peg$f18(s1, s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1836,7 +1915,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f18(s1);
+    s1 = peg$f19(s1);
     s0 = s1;
 
     return s0;
@@ -1884,7 +1963,7 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f19(s4);
+          s0 = peg$f20(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1922,7 +2001,7 @@ function peg$parse(input, options) {
           s4 = peg$parseStrTok();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f20(s4);
+            s0 = peg$f21(s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1957,7 +2036,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f21();
+            s0 = peg$f22();
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2068,7 +2147,7 @@ function peg$parse(input, options) {
       s5 = peg$parseBlock();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f22(s1, s3, s5);
+        s0 = peg$f23(s1, s3, s5);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2204,7 +2283,7 @@ function peg$parse(input, options) {
       s4 = peg$parseStrTok();
       if (s4 !== peg$FAILED) {
         peg$savedPos = s3;
-        s4 = peg$f23(s4);
+        s4 = peg$f24(s4);
       }
       s3 = s4;
       if (s3 === peg$FAILED) {
@@ -2239,7 +2318,7 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s3;
-          s4 = peg$f24(s4);
+          s4 = peg$f25(s4);
         }
         s3 = s4;
       }
@@ -2319,7 +2398,7 @@ function peg$parse(input, options) {
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f25(s3);
+        s0 = peg$f26(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2386,7 +2465,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f26();
+      s1 = peg$f27();
     }
     s0 = s1;
 
@@ -2394,7 +2473,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseIfStmt() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 2) === peg$c29) {
@@ -2417,79 +2496,53 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parse_();
-        if (input.charCodeAt(peg$currPos) === 40) {
-          s4 = peg$c8;
-          peg$currPos++;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e8); }
-        }
+        s4 = peg$parseOrExpr();
         if (s4 !== peg$FAILED) {
           s5 = peg$parse_();
-          s6 = peg$parseOrExpr();
+          s6 = peg$parseBranch();
           if (s6 !== peg$FAILED) {
-            s7 = peg$parse_();
-            if (input.charCodeAt(peg$currPos) === 41) {
-              s8 = peg$c10;
-              peg$currPos++;
+            s7 = peg$currPos;
+            s8 = peg$parse_();
+            if (input.substr(peg$currPos, 4) === peg$c30) {
+              s9 = peg$c30;
+              peg$currPos += 4;
             } else {
-              s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e10); }
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e36); }
             }
-            if (s8 !== peg$FAILED) {
-              s9 = peg$parse_();
-              s10 = peg$parseStmt();
-              if (s10 !== peg$FAILED) {
-                s11 = peg$currPos;
-                s12 = peg$parse_();
-                if (input.substr(peg$currPos, 4) === peg$c30) {
-                  s13 = peg$c30;
-                  peg$currPos += 4;
-                } else {
-                  s13 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e36); }
-                }
-                if (s13 !== peg$FAILED) {
-                  s14 = peg$currPos;
-                  peg$silentFails++;
-                  s15 = peg$parseIdChar();
-                  peg$silentFails--;
-                  if (s15 === peg$FAILED) {
-                    s14 = undefined;
-                  } else {
-                    peg$currPos = s14;
-                    s14 = peg$FAILED;
-                  }
-                  if (s14 !== peg$FAILED) {
-                    s15 = peg$parse_();
-                    s16 = peg$parseStmt();
-                    if (s16 !== peg$FAILED) {
-                      s11 = s16;
-                    } else {
-                      peg$currPos = s11;
-                      s11 = peg$FAILED;
-                    }
-                  } else {
-                    peg$currPos = s11;
-                    s11 = peg$FAILED;
-                  }
-                } else {
-                  peg$currPos = s11;
-                  s11 = peg$FAILED;
-                }
-                if (s11 === peg$FAILED) {
-                  s11 = null;
-                }
-                peg$savedPos = s0;
-                s0 = peg$f27(s6, s10, s11);
+            if (s9 !== peg$FAILED) {
+              s10 = peg$currPos;
+              peg$silentFails++;
+              s11 = peg$parseIdChar();
+              peg$silentFails--;
+              if (s11 === peg$FAILED) {
+                s10 = undefined;
               } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
+                peg$currPos = s10;
+                s10 = peg$FAILED;
+              }
+              if (s10 !== peg$FAILED) {
+                s11 = peg$parse_();
+                s12 = peg$parseBranch();
+                if (s12 !== peg$FAILED) {
+                  s7 = s12;
+                } else {
+                  peg$currPos = s7;
+                  s7 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
               }
             } else {
-              peg$currPos = s0;
-              s0 = peg$FAILED;
+              peg$currPos = s7;
+              s7 = peg$FAILED;
             }
+            if (s7 === peg$FAILED) {
+              s7 = null;
+            }
+            peg$savedPos = s0;
+            s0 = peg$f28(s4, s6, s7);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2510,16 +2563,208 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseSwitchStmt() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15;
+  function peg$parseBranch() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    s0 = peg$parseStmt();
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = peg$parseBareCommand();
+      if (s1 !== peg$FAILED) {
+        s2 = peg$currPos;
+        peg$silentFails++;
+        s3 = peg$currPos;
+        s4 = peg$parse_();
+        if (input.substr(peg$currPos, 4) === peg$c30) {
+          s5 = peg$c30;
+          peg$currPos += 4;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e36); }
+        }
+        if (s5 !== peg$FAILED) {
+          s6 = peg$currPos;
+          peg$silentFails++;
+          s7 = peg$parseIdChar();
+          peg$silentFails--;
+          if (s7 === peg$FAILED) {
+            s6 = undefined;
+          } else {
+            peg$currPos = s6;
+            s6 = peg$FAILED;
+          }
+          if (s6 !== peg$FAILED) {
+            s4 = [s4, s5, s6];
+            s3 = s4;
+          } else {
+            peg$currPos = s3;
+            s3 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+        peg$silentFails--;
+        if (s3 !== peg$FAILED) {
+          peg$currPos = s2;
+          s2 = undefined;
+        } else {
+          s2 = peg$FAILED;
+        }
+        if (s2 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f29(s1);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    }
+
+    return s0;
+  }
+
+  function peg$parseBareCommand() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c31) {
-      s1 = peg$c31;
+    if (input.substr(peg$currPos, 5) === peg$c24) {
+      s1 = peg$c24;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 40) {
+        s3 = peg$c8;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseRouteTarget();
+        if (s5 !== peg$FAILED) {
+          s6 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 41) {
+            s7 = peg$c10;
+            peg$currPos++;
+          } else {
+            s7 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e10); }
+          }
+          if (s7 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f30(s5);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = peg$parseCallExpr();
+      if (s1 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s1 = peg$f31(s1);
+      }
+      s0 = s1;
+      if (s0 === peg$FAILED) {
+        s0 = peg$currPos;
+        if (input.substr(peg$currPos, 5) === peg$c31) {
+          s1 = peg$c31;
+          peg$currPos += 5;
+        } else {
+          s1 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e37); }
+        }
+        if (s1 !== peg$FAILED) {
+          s2 = peg$currPos;
+          peg$silentFails++;
+          s3 = peg$parseIdChar();
+          peg$silentFails--;
+          if (s3 === peg$FAILED) {
+            s2 = undefined;
+          } else {
+            peg$currPos = s2;
+            s2 = peg$FAILED;
+          }
+          if (s2 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f32();
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+        if (s0 === peg$FAILED) {
+          s0 = peg$currPos;
+          if (input.substr(peg$currPos, 4) === peg$c32) {
+            s1 = peg$c32;
+            peg$currPos += 4;
+          } else {
+            s1 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e38); }
+          }
+          if (s1 !== peg$FAILED) {
+            s2 = peg$currPos;
+            peg$silentFails++;
+            s3 = peg$parseIdChar();
+            peg$silentFails--;
+            if (s3 === peg$FAILED) {
+              s2 = undefined;
+            } else {
+              peg$currPos = s2;
+              s2 = peg$FAILED;
+            }
+            if (s2 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s0 = peg$f33();
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        }
+      }
+    }
+
+    return s0;
+  }
+
+  function peg$parseSwitchStmt() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c33) {
+      s1 = peg$c33;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -2534,76 +2779,50 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parse_();
-        if (input.charCodeAt(peg$currPos) === 40) {
-          s4 = peg$c8;
-          peg$currPos++;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e8); }
-        }
+        s4 = peg$parseOrExpr();
         if (s4 !== peg$FAILED) {
           s5 = peg$parse_();
-          s6 = peg$parseOrExpr();
+          if (input.charCodeAt(peg$currPos) === 123) {
+            s6 = peg$c27;
+            peg$currPos++;
+          } else {
+            s6 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e33); }
+          }
           if (s6 !== peg$FAILED) {
             s7 = peg$parse_();
-            if (input.charCodeAt(peg$currPos) === 41) {
-              s8 = peg$c10;
-              peg$currPos++;
+            s8 = [];
+            s9 = peg$currPos;
+            s10 = peg$parseCase();
+            if (s10 !== peg$FAILED) {
+              s11 = peg$parse_();
+              s9 = s10;
             } else {
-              s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e10); }
+              peg$currPos = s9;
+              s9 = peg$FAILED;
             }
-            if (s8 !== peg$FAILED) {
-              s9 = peg$parse_();
-              if (input.charCodeAt(peg$currPos) === 123) {
-                s10 = peg$c27;
-                peg$currPos++;
-              } else {
-                s10 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e33); }
-              }
+            while (s9 !== peg$FAILED) {
+              s8.push(s9);
+              s9 = peg$currPos;
+              s10 = peg$parseCase();
               if (s10 !== peg$FAILED) {
                 s11 = peg$parse_();
-                s12 = [];
-                s13 = peg$currPos;
-                s14 = peg$parseCase();
-                if (s14 !== peg$FAILED) {
-                  s15 = peg$parse_();
-                  s13 = s14;
-                } else {
-                  peg$currPos = s13;
-                  s13 = peg$FAILED;
-                }
-                while (s13 !== peg$FAILED) {
-                  s12.push(s13);
-                  s13 = peg$currPos;
-                  s14 = peg$parseCase();
-                  if (s14 !== peg$FAILED) {
-                    s15 = peg$parse_();
-                    s13 = s14;
-                  } else {
-                    peg$currPos = s13;
-                    s13 = peg$FAILED;
-                  }
-                }
-                if (input.charCodeAt(peg$currPos) === 125) {
-                  s13 = peg$c28;
-                  peg$currPos++;
-                } else {
-                  s13 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e34); }
-                }
-                if (s13 !== peg$FAILED) {
-                  peg$savedPos = s0;
-                  s0 = peg$f28(s6, s12);
-                } else {
-                  peg$currPos = s0;
-                  s0 = peg$FAILED;
-                }
+                s9 = s10;
               } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
+                peg$currPos = s9;
+                s9 = peg$FAILED;
               }
+            }
+            if (input.charCodeAt(peg$currPos) === 125) {
+              s9 = peg$c28;
+              peg$currPos++;
+            } else {
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e34); }
+            }
+            if (s9 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s0 = peg$f34(s4, s8);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2632,12 +2851,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c32) {
-      s1 = peg$c32;
+    if (input.substr(peg$currPos, 4) === peg$c34) {
+      s1 = peg$c34;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -2654,11 +2873,11 @@ function peg$parse(input, options) {
         s3 = peg$parse_();
         s4 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 47) {
-          s5 = peg$c33;
+          s5 = peg$c35;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e39); }
+          if (peg$silentFails === 0) { peg$fail(peg$e41); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
@@ -2685,7 +2904,7 @@ function peg$parse(input, options) {
             s8 = peg$parse_();
             s9 = peg$parseCaseBody();
             peg$savedPos = s0;
-            s0 = peg$f29(s4, s5, s9);
+            s0 = peg$f35(s4, s5, s9);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2704,12 +2923,12 @@ function peg$parse(input, options) {
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 7) === peg$c34) {
-        s1 = peg$c34;
+      if (input.substr(peg$currPos, 7) === peg$c36) {
+        s1 = peg$c36;
         peg$currPos += 7;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e42); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$currPos;
@@ -2735,7 +2954,7 @@ function peg$parse(input, options) {
             s5 = peg$parse_();
             s6 = peg$parseCaseBody();
             peg$savedPos = s0;
-            s0 = peg$f30(s6);
+            s0 = peg$f36(s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2761,20 +2980,20 @@ function peg$parse(input, options) {
     s2 = peg$currPos;
     peg$silentFails++;
     s3 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c32) {
-      s4 = peg$c32;
+    if (input.substr(peg$currPos, 4) === peg$c34) {
+      s4 = peg$c34;
       peg$currPos += 4;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
     if (s4 === peg$FAILED) {
-      if (input.substr(peg$currPos, 7) === peg$c34) {
-        s4 = peg$c34;
+      if (input.substr(peg$currPos, 7) === peg$c36) {
+        s4 = peg$c36;
         peg$currPos += 7;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e42); }
       }
     }
     if (s4 !== peg$FAILED) {
@@ -2825,20 +3044,20 @@ function peg$parse(input, options) {
       s2 = peg$currPos;
       peg$silentFails++;
       s3 = peg$currPos;
-      if (input.substr(peg$currPos, 4) === peg$c32) {
-        s4 = peg$c32;
+      if (input.substr(peg$currPos, 4) === peg$c34) {
+        s4 = peg$c34;
         peg$currPos += 4;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        if (peg$silentFails === 0) { peg$fail(peg$e40); }
       }
       if (s4 === peg$FAILED) {
-        if (input.substr(peg$currPos, 7) === peg$c34) {
-          s4 = peg$c34;
+        if (input.substr(peg$currPos, 7) === peg$c36) {
+          s4 = peg$c36;
           peg$currPos += 7;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e42); }
         }
       }
       if (s4 !== peg$FAILED) {
@@ -2889,15 +3108,15 @@ function peg$parse(input, options) {
   }
 
   function peg$parseWhileStmt() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
+    let s0, s1, s2, s3, s4, s5, s6;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c35) {
-      s1 = peg$c35;
+    if (input.substr(peg$currPos, 5) === peg$c37) {
+      s1 = peg$c37;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -2912,39 +3131,13 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parse_();
-        if (input.charCodeAt(peg$currPos) === 40) {
-          s4 = peg$c8;
-          peg$currPos++;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e8); }
-        }
+        s4 = peg$parseOrExpr();
         if (s4 !== peg$FAILED) {
           s5 = peg$parse_();
-          s6 = peg$parseOrExpr();
+          s6 = peg$parseStmt();
           if (s6 !== peg$FAILED) {
-            s7 = peg$parse_();
-            if (input.charCodeAt(peg$currPos) === 41) {
-              s8 = peg$c10;
-              peg$currPos++;
-            } else {
-              s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e10); }
-            }
-            if (s8 !== peg$FAILED) {
-              s9 = peg$parse_();
-              s10 = peg$parseStmt();
-              if (s10 !== peg$FAILED) {
-                peg$savedPos = s0;
-                s0 = peg$f31(s6, s10);
-              } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
-              }
-            } else {
-              peg$currPos = s0;
-              s0 = peg$FAILED;
-            }
+            peg$savedPos = s0;
+            s0 = peg$f37(s4, s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2969,12 +3162,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c36) {
-      s1 = peg$c36;
+    if (input.substr(peg$currPos, 5) === peg$c31) {
+      s1 = peg$c31;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -2998,7 +3191,7 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f32();
+          s0 = peg$f38();
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3016,61 +3209,6 @@ function peg$parse(input, options) {
   }
 
   function peg$parseExitStmt() {
-    let s0, s1, s2, s3, s4, s5, s6;
-
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c37) {
-      s1 = peg$c37;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s3 = peg$parse_();
-        s4 = peg$parseStmtValue();
-        if (s4 === peg$FAILED) {
-          s4 = null;
-        }
-        s5 = peg$parse_();
-        if (input.charCodeAt(peg$currPos) === 59) {
-          s6 = peg$c0;
-          peg$currPos++;
-        } else {
-          s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e0); }
-        }
-        if (s6 !== peg$FAILED) {
-          peg$savedPos = s0;
-          s0 = peg$f33(s4);
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseDropStmt() {
     let s0, s1, s2, s3, s4, s5, s6;
 
     s0 = peg$currPos;
@@ -3108,7 +3246,62 @@ function peg$parse(input, options) {
         }
         if (s6 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f34(s4);
+          s0 = peg$f39(s4);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseDropStmt() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c32) {
+      s1 = peg$c32;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parse_();
+        s4 = peg$parseStmtValue();
+        if (s4 === peg$FAILED) {
+          s4 = null;
+        }
+        s5 = peg$parse_();
+        if (input.charCodeAt(peg$currPos) === 59) {
+          s6 = peg$c0;
+          peg$currPos++;
+        } else {
+          s6 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e0); }
+        }
+        if (s6 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f40(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3163,7 +3356,7 @@ function peg$parse(input, options) {
         }
         if (s6 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f35(s4);
+          s0 = peg$f41(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3202,7 +3395,7 @@ function peg$parse(input, options) {
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f36();
+        s0 = peg$f42();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3261,7 +3454,7 @@ function peg$parse(input, options) {
             }
             if (s9 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f37(s5);
+              s0 = peg$f43(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3311,7 +3504,7 @@ function peg$parse(input, options) {
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f38(s1);
+        s0 = peg$f44(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3343,7 +3536,7 @@ function peg$parse(input, options) {
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f39(s1);
+          s0 = peg$f45(s1);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3375,7 +3568,7 @@ function peg$parse(input, options) {
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s4 = peg$f40(s1);
+            s4 = peg$f46(s1);
             if (s4) {
               s4 = peg$FAILED;
             } else {
@@ -3383,7 +3576,7 @@ function peg$parse(input, options) {
             }
             if (s4 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f41(s1);
+              s0 = peg$f47(s1);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3401,7 +3594,7 @@ function peg$parse(input, options) {
           s1 = peg$parseOrExpr();
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f42(s1);
+            s1 = peg$f48(s1);
           }
           s0 = s1;
         }
@@ -3433,7 +3626,7 @@ function peg$parse(input, options) {
           }
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f43(s1, s3, s5);
+            s0 = peg$f49(s1, s3, s5);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3547,7 +3740,7 @@ function peg$parse(input, options) {
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f44(s1);
+        s0 = peg$f50(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3603,7 +3796,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f45(s1, s2);
+      s0 = peg$f51(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3655,7 +3848,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f46(s1, s2);
+      s0 = peg$f52(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3707,7 +3900,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f47(s1, s2);
+      s0 = peg$f53(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3759,7 +3952,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f48(s1, s2);
+      s0 = peg$f54(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3811,7 +4004,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f49(s1, s2);
+      s0 = peg$f55(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3863,7 +4056,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f50(s1, s2);
+      s0 = peg$f56(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3915,7 +4108,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f51(s1, s2);
+      s0 = peg$f57(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3967,7 +4160,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f52(s1, s2);
+      s0 = peg$f58(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4019,7 +4212,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f53(s1, s2);
+      s0 = peg$f59(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4071,7 +4264,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f54(s1, s2);
+      s0 = peg$f60(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4126,7 +4319,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f55();
+      s1 = peg$f61();
     }
     s0 = s1;
     peg$silentFails--;
@@ -4184,7 +4377,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f56();
+      s1 = peg$f62();
     }
     s0 = s1;
     peg$silentFails--;
@@ -4227,7 +4420,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f57();
+        s0 = peg$f63();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4276,7 +4469,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f58();
+        s0 = peg$f64();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4308,7 +4501,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f59();
+      s1 = peg$f65();
     }
     s0 = s1;
     peg$silentFails--;
@@ -4591,15 +4784,15 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 47) {
-        s1 = peg$c33;
+        s1 = peg$c35;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e39); }
+        if (peg$silentFails === 0) { peg$fail(peg$e41); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f60();
+        s1 = peg$f66();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -4632,7 +4825,7 @@ function peg$parse(input, options) {
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f61();
+              s0 = peg$f67();
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4686,7 +4879,7 @@ function peg$parse(input, options) {
         s4 = peg$parseUnary();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f62(s4);
+          s0 = peg$f68(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4724,7 +4917,7 @@ function peg$parse(input, options) {
           s4 = peg$parseUnary();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f63(s4);
+            s0 = peg$f69(s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4768,7 +4961,7 @@ function peg$parse(input, options) {
             s4 = peg$parseUnary();
             if (s4 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f64(s4);
+              s0 = peg$f70(s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4795,7 +4988,7 @@ function peg$parse(input, options) {
             s3 = peg$parseUnary();
             if (s3 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f65(s3);
+              s0 = peg$f71(s3);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4829,7 +5022,7 @@ function peg$parse(input, options) {
                 s4 = peg$parseUnary();
                 if (s4 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f66(s4);
+                  s0 = peg$f72(s4);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -4899,7 +5092,7 @@ function peg$parse(input, options) {
           s7 = peg$parseUnary();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f67(s3, s7);
+            s0 = peg$f73(s3, s7);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4978,7 +5171,7 @@ function peg$parse(input, options) {
                       s1 = peg$parseBoolWord();
                       if (s1 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s1 = peg$f68(s1);
+                        s1 = peg$f74(s1);
                       }
                       s0 = s1;
                       if (s0 === peg$FAILED) {
@@ -5003,7 +5196,7 @@ function peg$parse(input, options) {
                           }
                           if (s2 !== peg$FAILED) {
                             peg$savedPos = s0;
-                            s0 = peg$f69();
+                            s0 = peg$f75();
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -5057,7 +5250,7 @@ function peg$parse(input, options) {
                               }
                               if (s3 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f70(s2);
+                                s0 = peg$f76(s2);
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -5115,7 +5308,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f71();
+        s0 = peg$f77();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5135,7 +5328,7 @@ function peg$parse(input, options) {
     s1 = peg$parseIntTok();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f72(s1);
+      s1 = peg$f78(s1);
     }
     s0 = s1;
 
@@ -5149,7 +5342,7 @@ function peg$parse(input, options) {
     s1 = peg$parseStrTok();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f73(s1);
+      s1 = peg$f79(s1);
     }
     s0 = s1;
 
@@ -5163,7 +5356,7 @@ function peg$parse(input, options) {
     s1 = peg$parseIdentLoc();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f74(s1);
+      s2 = peg$f80(s1);
       if (s2) {
         s2 = peg$FAILED;
       } else {
@@ -5194,7 +5387,7 @@ function peg$parse(input, options) {
           }
           if (s8 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f75(s1, s6);
+            s0 = peg$f81(s1, s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -5270,7 +5463,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f76(s1, s2);
+      s0 = peg$f82(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -5346,7 +5539,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f77(s1);
+      s2 = peg$f83(s1);
       if (s2) {
         s2 = peg$FAILED;
       } else {
@@ -5354,7 +5547,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f78(s1);
+        s0 = peg$f84(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5407,7 +5600,7 @@ function peg$parse(input, options) {
         }
         if (s8 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f79(s3, s4, s5, s6);
+          s0 = peg$f85(s3, s4, s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5437,7 +5630,7 @@ function peg$parse(input, options) {
             s3 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f80(s2, s3);
+          s0 = peg$f86(s2, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5465,7 +5658,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f81(s2);
+            s0 = peg$f87(s2);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -5774,7 +5967,7 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s3;
-          s4 = peg$f82(s4);
+          s4 = peg$f88(s4);
         }
         s3 = s4;
         if (s3 === peg$FAILED) {
@@ -6193,7 +6386,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f83(s2);
+        s0 = peg$f89(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6286,7 +6479,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f84(s2);
+        s0 = peg$f90(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6395,7 +6588,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f85(s1);
+        s0 = peg$f91(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6473,7 +6666,7 @@ function peg$parse(input, options) {
         }
         if (s2 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f86(s1);
+          s0 = peg$f92(s1);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6724,11 +6917,11 @@ function peg$parse(input, options) {
     if (s3 !== peg$FAILED) {
       s4 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 47) {
-        s5 = peg$c33;
+        s5 = peg$c35;
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e39); }
+        if (peg$silentFails === 0) { peg$fail(peg$e41); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parseIPv4();
@@ -6811,7 +7004,7 @@ function peg$parse(input, options) {
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f87(s1);
+          s0 = peg$f93(s1);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6869,11 +7062,11 @@ function peg$parse(input, options) {
           if (s5 !== peg$FAILED) {
             s6 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 47) {
-              s7 = peg$c33;
+              s7 = peg$c35;
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e39); }
+              if (peg$silentFails === 0) { peg$fail(peg$e41); }
             }
             if (s7 !== peg$FAILED) {
               s8 = [];
@@ -6933,7 +7126,7 @@ function peg$parse(input, options) {
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f88(s1);
+        s1 = peg$f94(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -6944,11 +7137,11 @@ function peg$parse(input, options) {
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 47) {
-            s5 = peg$c33;
+            s5 = peg$c35;
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e39); }
+            if (peg$silentFails === 0) { peg$fail(peg$e41); }
           }
           if (s5 !== peg$FAILED) {
             s6 = [];
@@ -7011,7 +7204,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f89(s1);
+            s0 = peg$f95(s1);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -7247,7 +7440,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f90(s1);
+      s2 = peg$f96(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -7293,7 +7486,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f91(s1);
+        s0 = peg$f97(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -7458,7 +7651,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f92(s1, s2);
+      s0 = peg$f98(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -7571,7 +7764,7 @@ function peg$parse(input, options) {
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f93(s2);
+        s0 = peg$f99(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -7619,7 +7812,7 @@ function peg$parse(input, options) {
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f94(s2);
+          s0 = peg$f100(s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -7636,6 +7829,7 @@ function peg$parse(input, options) {
   function peg$parseBoolWord() {
     let s0, s1, s2, s3;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
     if (input.substr(peg$currPos, 3) === peg$c93) {
@@ -7643,7 +7837,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e116); }
+      if (peg$silentFails === 0) { peg$fail(peg$e117); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 4) === peg$c94) {
@@ -7651,7 +7845,7 @@ function peg$parse(input, options) {
         peg$currPos += 4;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e117); }
+        if (peg$silentFails === 0) { peg$fail(peg$e118); }
       }
       if (s2 === peg$FAILED) {
         if (input.substr(peg$currPos, 2) === peg$c95) {
@@ -7659,7 +7853,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e118); }
+          if (peg$silentFails === 0) { peg$fail(peg$e119); }
         }
         if (s2 === peg$FAILED) {
           if (input.substr(peg$currPos, 6) === peg$c96) {
@@ -7667,7 +7861,7 @@ function peg$parse(input, options) {
             peg$currPos += 6;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e119); }
+            if (peg$silentFails === 0) { peg$fail(peg$e120); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 2) === peg$c97) {
@@ -7675,7 +7869,7 @@ function peg$parse(input, options) {
               peg$currPos += 2;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e120); }
+              if (peg$silentFails === 0) { peg$fail(peg$e121); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 5) === peg$c98) {
@@ -7683,7 +7877,7 @@ function peg$parse(input, options) {
                 peg$currPos += 5;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e121); }
+                if (peg$silentFails === 0) { peg$fail(peg$e122); }
               }
               if (s2 === peg$FAILED) {
                 if (input.substr(peg$currPos, 3) === peg$c99) {
@@ -7691,7 +7885,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e122); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e123); }
                 }
                 if (s2 === peg$FAILED) {
                   if (input.substr(peg$currPos, 7) === peg$c100) {
@@ -7699,7 +7893,7 @@ function peg$parse(input, options) {
                     peg$currPos += 7;
                   } else {
                     s2 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e123); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e124); }
                   }
                 }
               }
@@ -7726,7 +7920,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f95(s1);
+        s0 = peg$f101(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -7734,6 +7928,11 @@ function peg$parse(input, options) {
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e116); }
     }
 
     return s0;
@@ -7750,7 +7949,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e125); }
+      if (peg$silentFails === 0) { peg$fail(peg$e126); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -7773,7 +7972,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e124); }
+      if (peg$silentFails === 0) { peg$fail(peg$e125); }
     }
 
     return s0;
@@ -7786,7 +7985,7 @@ function peg$parse(input, options) {
     s1 = peg$parseIdent();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f96(s1);
+      s1 = peg$f102(s1);
     }
     s0 = s1;
 
@@ -7801,7 +8000,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e126); }
+      if (peg$silentFails === 0) { peg$fail(peg$e127); }
     }
 
     return s0;
@@ -7817,7 +8016,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e127); }
+      if (peg$silentFails === 0) { peg$fail(peg$e128); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -7834,7 +8033,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e128); }
+          if (peg$silentFails === 0) { peg$fail(peg$e129); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
@@ -7844,7 +8043,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e129); }
+          if (peg$silentFails === 0) { peg$fail(peg$e130); }
         }
         if (s4 !== peg$FAILED) {
           s2 = [s2, s3, s4];
@@ -7868,7 +8067,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e127); }
+        if (peg$silentFails === 0) { peg$fail(peg$e128); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$currPos;
@@ -7885,7 +8084,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e128); }
+            if (peg$silentFails === 0) { peg$fail(peg$e129); }
           }
           if (s3 === peg$FAILED) {
             s3 = null;
@@ -7895,7 +8094,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e129); }
+            if (peg$silentFails === 0) { peg$fail(peg$e130); }
           }
           if (s4 !== peg$FAILED) {
             s2 = [s2, s3, s4];
@@ -7926,7 +8125,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e130); }
+      if (peg$silentFails === 0) { peg$fail(peg$e131); }
     }
 
     return s0;
@@ -7941,7 +8140,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e131); }
+      if (peg$silentFails === 0) { peg$fail(peg$e132); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -7950,7 +8149,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e132); }
+        if (peg$silentFails === 0) { peg$fail(peg$e133); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -7959,7 +8158,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e132); }
+          if (peg$silentFails === 0) { peg$fail(peg$e133); }
         }
       }
       s1 = [s1, s2];
@@ -7975,7 +8174,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e133); }
+        if (peg$silentFails === 0) { peg$fail(peg$e134); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
@@ -7984,7 +8183,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e132); }
+          if (peg$silentFails === 0) { peg$fail(peg$e133); }
         }
         while (s3 !== peg$FAILED) {
           s2.push(s3);
@@ -7993,7 +8192,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e132); }
+            if (peg$silentFails === 0) { peg$fail(peg$e133); }
           }
         }
         s1 = [s1, s2];
@@ -8019,7 +8218,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e134); }
+      if (peg$silentFails === 0) { peg$fail(peg$e135); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -8033,7 +8232,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e135); }
+          if (peg$silentFails === 0) { peg$fail(peg$e136); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -8074,7 +8273,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e135); }
+            if (peg$silentFails === 0) { peg$fail(peg$e136); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -8109,7 +8308,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e135); }
+        if (peg$silentFails === 0) { peg$fail(peg$e136); }
       }
       if (s3 !== peg$FAILED) {
         s1 = [s1, s2, s3];

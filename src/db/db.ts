@@ -2,6 +2,8 @@
 // key columns, plus raw SQL where the driver has it. Drivers: mysql:// (mysql2 pool) and
 // text:// (Kamailio db_text files). Modules never see which driver is behind it.
 
+import type { TableDef } from './table-def.js';
+
 export type DbValue = string | number | null | Date;
 export type DbRow = Record<string, DbValue>;
 
@@ -30,6 +32,26 @@ export interface Db {
   /** `version` table value for a table, null when absent */
   tableVersion(table: string): Promise<number | null>;
   close(): Promise<void>;
+  /** create a table from its definition (schema.ts); both drivers implement it */
+  createTable?(def: TableDef): Promise<void>;
+  /** drop a table if it exists */
+  dropTable?(name: string): Promise<void>;
+  /** column names of a table, null when the table does not exist (db migrate) */
+  tableColumns?(name: string): Promise<string[] | null>;
+  /** add a missing column to an existing table (db migrate) */
+  addColumn?(table: string, col: TableDef['columns'][number]): Promise<void>;
+}
+
+/**
+ * A DATETIME value as a Date, whatever the driver returned: mysql gives Date objects,
+ * db_text stores time_t seconds in int columns (Kamailio's dbtext schema does the same).
+ */
+export function toDate(v: DbValue): Date | null {
+  if (v === null) return null;
+  if (v instanceof Date) return v;
+  if (typeof v === 'number') return new Date(v * 1000);
+  const t = /^\d+$/.test(v) ? new Date(Number(v) * 1000) : new Date(v.replace(' ', 'T'));
+  return Number.isNaN(t.getTime()) ? null : t;
 }
 
 export type DbErrorKind = 'down' | 'query' | 'unsupported' | 'url';

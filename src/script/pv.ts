@@ -74,7 +74,7 @@ function setPartyUri(ctx: MsgContext, p: Party, f: (u: SipUri) => void): void {
   if (!u) return;
   f(u);
   const params = na.params.map(([k, v]) => (v === null ? `;${k}` : `;${k}=${v}`)).join('');
-  const disp = na.display ? `${na.display} ` : '';
+  const disp = na.display ? `"${na.display.replace(/"/g, '\\"')}" ` : '';
   ctx.msg.setHeaderValue(hf, `${disp}<${formatUri(u)}>${params}`);
 }
 
