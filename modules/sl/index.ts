@@ -22,11 +22,12 @@ interface SlState {
   bindTm: () => TmReplyApi | undefined;
 }
 
-export async function slReply(ctx: MsgContext, st: SlState, code: number, reason: string): Promise<number> {
+// hot path: synchronous — the datagram is built now and sent in the background
+export function slReply(ctx: MsgContext, st: SlState, code: number, reason: string): number {
   if (!ctx.msg.isRequest) return Ret.FALSE;
   if (ctx.msg.method === 'ACK') return Ret.OK; // never reply to an ACK
   const headers = ctx.getExt<string[]>('core.replyHeaders') ?? undefined;
-  const ok = await ctx.core.sendReply(ctx.msg, ctx.rcv, code, reason, { headers });
+  const ok = ctx.core.replyNow(ctx.msg, ctx.rcv, code, reason, { headers });
   if (!ok) {
     st.failures.value++;
     return Ret.FALSE;
@@ -72,19 +73,16 @@ export default defineModule({
     sl_send_reply: fn({
       args: [replyCode(), arg.str()],
       routes: REQ_FAIL_BRANCH,
-      async: true,
       run: (ctx, st, code, reason) => slReply(ctx, st, code, reason),
     }),
     sl_reply: fn({
       args: [replyCode(), arg.str()],
       routes: REQ_FAIL_BRANCH,
-      async: true,
       run: (ctx, st, code, reason) => slReply(ctx, st, code, reason),
     }),
     sl_reply_error: fn({
       args: [],
       routes: REQ_FAIL_BRANCH,
-      async: true,
       run: (ctx, st) => {
         const e = ctx.lastError ?? { code: 500, reason: 'Server Internal Error' };
         return slReply(ctx, st, e.code, e.reason);

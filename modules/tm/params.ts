@@ -63,6 +63,7 @@ export interface TmConfig {
   rfc2543RuriMatching: boolean;
   rfc2543ViaMatching: boolean;
   fakedReplyPrio: number;
+  failureReplyMode: number;
   defaultCode: number;
   defaultReason: string;
   localCancelReason: boolean;
@@ -97,6 +98,7 @@ export function resolveConfig(p: TmParams, dialect: Dialect): TmConfig {
     rfc2543RuriMatching: p.ruri_matching,
     rfc2543ViaMatching: p.via1_matching,
     fakedReplyPrio: p.faked_reply_prio,
+    failureReplyMode: p.failure_reply_mode,
     defaultCode: p.default_code,
     defaultReason: p.default_reason,
     localCancelReason: p.local_cancel_reason,

@@ -98,6 +98,10 @@ export interface UlDomain {
 export interface UsrlocApi {
   readonly dbMode: number;
   readonly useDomain: boolean;
+  /** how a REGISTER Contact matches a binding: 0 URI, 1 URI + Call-ID, 2 URI + Path */
+  readonly matchingMode: number;
+  /** seconds within which the same Call-ID and CSeq is a retransmission */
+  readonly cseqDelay: number;
   /** the usrloc table with this name, created (and loaded from the DB) on first use */
   getDomain(name: string): UlDomain;
   domains(): readonly UlDomain[];

@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { ALL_METHODS, FL_PERMANENT, Q_UNSPECIFIED, type ContactInfo, type UlContact } from './api.js';
 
+let changeSeq = 0;
+
 /** write-back state: clean = as in the DB (or nothing to write), dirty = must be written */
 export class Ucontact implements UlContact {
   ruid: string;
@@ -32,6 +34,8 @@ export class Ucontact implements UlContact {
   maybeInDb = false;
   /** no longer in its record (deleted or expired) */
   removed = false;
+  /** order of the last change, to break ties between changes within one second */
+  seq = 0;
 
   constructor(
     readonly aor: string,
@@ -59,7 +63,13 @@ export class Ucontact implements UlContact {
     this.lastModified = ci.lastModified ?? now;
     this.memOnly = ci.memOnly ?? false;
     this.version++;
+    this.seq = ++changeSeq;
   }
+}
+
+/** stamp a contact loaded from the DB (it has no change order yet) */
+export function stamp(c: Ucontact): void {
+  c.seq = ++changeSeq;
 }
 
 /** a contact never expires when its expires is 0 (Kamailio) or it has SER's FL_PERMANENT */

@@ -75,7 +75,9 @@ function parseFile(pre: PreprocessedFile, st: PreprocessState): TopLevel[] {
   }
   for (const site of pre.includes) {
     if (site.file === null) continue;
-    const inside = own.find(({ items: [it] }) => it && it.loc.start.offset < site.offset && site.offset < it.loc.end.offset);
+    const inside = own.find(
+      ({ items: [it] }) => it && it.loc.source === pre.source && it.loc.start.offset < site.offset && site.offset < it.loc.end.offset,
+    );
     if (inside) {
       st.bag.error(CONFIG_CODES.INCLUDE, 'include_file is only supported between top-level items, not inside a block', site.loc);
       continue;
@@ -93,8 +95,8 @@ const CONTINUATION_WORD = /^(?:advertise|name|virtual|desc)\b(?!\s*[=.])/;
 
 /**
  * Cuts text into top-level chunks: a new chunk starts at a line opening a route block (even
- * inside an unclosed block, so a missing '}' stays local) or, at depth 0, at a line that starts
- * with a word when the previous item looks complete.
+ * inside an unclosed block, so a missing '}' stays local) or, at depth 0, at any line that does
+ * not continue the previous item (so a junk line is a chunk of its own).
  */
 function splitChunks(text: string): Array<[number, number]> {
   const starts = [0];
@@ -123,8 +125,11 @@ function splitChunks(text: string): Array<[number, number]> {
         if (i > 0) starts.push(i);
         depth = 0;
         paren = 0;
-      } else if (depth === 0 && paren === 0 && !inDecl && /[A-Za-z_]/.test(c) && !',=(\\'.includes(lastSig || ',') && !CONTINUATION_WORD.test(rest)) {
-        starts.push(i);
+      } else if (
+        depth === 0 && paren === 0 && !inDecl && !/[{,"'();]/.test(c) &&
+        !(lastSig !== '' && ',=(\\'.includes(lastSig)) && !CONTINUATION_WORD.test(rest)
+      ) {
+        if (i > 0) starts.push(i);
         inDecl = /^(?:flags|avpflags)\b(?!\s*=)/.test(rest);
       }
     }
@@ -265,9 +270,10 @@ function repair(buf: string, p: number, expected: Expectation[], after: string, 
   const labels = expectationLabels(expected);
   const gapHasNewline = buf.slice(prevEnd, p).includes('\n') || atEnd;
 
-  // a '}' with no open block
+  // a '}' with no open block (a run of them is one mistake)
   if (buf[p] === '}' && depth === 0) {
-    return { message: "unexpected '}': no block is open here", loc: locate(p, p + 1), buf: putChar(buf, p, ' ') };
+    const run = /^[}\s]*\}/.exec(buf.slice(p))![0].length;
+    return { message: "unexpected '}': no block is open here", loc: locate(p, p + 1), buf: blankRange(buf, p, p + run) };
   }
 
   // missing ';' at the end of a line
@@ -404,6 +410,9 @@ function expectationLabels(expected: Expectation[]): string[] {
 }
 
 function expectedPhrase(labels: string[], topLevel: boolean): string {
+  if (topLevel && labels.includes("'loadmodulex'")) {
+    return 'expected a top-level statement (name = value, loadmodule, modparam or a route block)';
+  }
   if (topLevel && labels.includes("'='")) return "expected '=' after the parameter name";
   const sorted = [...labels].sort((a, b) => rank(a) - rank(b));
   const shown = sorted.filter((l) => l !== 'end of file' || sorted.length === 1).slice(0, 4);

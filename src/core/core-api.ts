@@ -36,6 +36,11 @@ export interface CoreApi {
   forward(ctx: MsgContext, target: string | null): Promise<boolean>;
   /** RFC 3581: make replies go to the source port (force_rport) */
   forceRport(msg: SipMessage, rcv: ReceiveInfo): void;
+  /**
+   * Build a stateless reply now and send it in the background: false when no reply can be
+   * built (send failures are counted). Keeps sl_send_reply synchronous on the hot path.
+   */
+  replyNow(msg: SipMessage, rcv: ReceiveInfo, code: number, reason: string, opts?: ReplyOptions): boolean;
   /** build and send a stateless reply to a request */
   sendReply(msg: SipMessage, rcv: ReceiveInfo, code: number, reason: string, opts?: ReplyOptions): Promise<boolean>;
   /** To-tag for a locally generated reply (stable per request, marked as ours) */

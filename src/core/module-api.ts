@@ -197,6 +197,21 @@ export interface RpcSpec<S = unknown> {
   run(self: S, params: RpcParams): RpcResult | Promise<RpcResult>;
 }
 
+/**
+ * Thrown by an RPC handler to answer with a specific error: a SIP/HTTP-like code (400 bad
+ * arguments, 404 not found, 500...) or a JSON-RPC code (-32602 invalid params). Any other
+ * exception becomes a 500 error; the proxy keeps running either way.
+ */
+export class RpcError extends Error {
+  constructor(
+    readonly rpcCode: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
 // ---------------- lifecycle ----------------
 
 export interface ModuleEnv<P> {

@@ -1,7 +1,8 @@
 // The proxy core: binds the listen sockets, runs every received message through the
 // current script, forwards replies statelessly by Via, and serves CoreApi to modules.
 // Bad input never escapes: each message is handled inside its own error boundary.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hash53, hashHex } from './fast-hash.js';
 import { hostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
@@ -58,7 +59,9 @@ export class Server implements CoreApi {
   private readonly maxInflight = 10000;
   /** salt for stateless branches and sl to-tags */
   readonly secret = randomBytes(8).toString('hex');
-  private readonly c: Record<'received' | 'requests' | 'replies' | 'badMessages' | 'dropped' | 'fwdReplies' | 'fwdRequests' | 'sent400', Counter>;
+  private readonly tagPrefix = `${this.secret.slice(0, 8)}.`;
+  private readonly seed = Number.parseInt(this.secret.slice(8, 16), 16);
+  private readonly c: Record<'replyFailures' | 'received' | 'requests' | 'replies' | 'badMessages' | 'dropped' | 'fwdReplies' | 'fwdRequests' | 'sent400', Counter>;
   private stopping = false;
 
   constructor(
@@ -79,6 +82,7 @@ export class Server implements CoreApi {
       fwdReplies: this.stats.counter('core', 'fwd_replies'),
       fwdRequests: this.stats.counter('core', 'fwd_requests'),
       sent400: this.stats.counter('core', 'err_replies_400'),
+      replyFailures: this.stats.counter('core', 'reply_send_failures'),
     };
   }
 
@@ -143,20 +147,37 @@ export class Server implements CoreApi {
   }
 
   private async initModules(plans: ModulePlan[]): Promise<void> {
-    for (const plan of plans) {
-      const def = plan.def;
-      const state = await def.init({
-        params: plan.params as never,
-        log: this.log.child({ mod: def.name }),
-        core: this,
-        dialect: this.dialect,
-        bindApi: <T>(name: string) => this.bindApi<T>(name),
-      });
-      plan.holder.state = state;
-      this.modules.set(def.name, { def, params: { ...plan.params }, holder: plan.holder });
-      if (def.hooks?.request) this.requestHooks.push({ fn: def.hooks.request, holder: plan.holder });
-      if (def.hooks?.reply) this.replyHooks.push({ fn: def.hooks.reply, holder: plan.holder });
+    for (const plan of plans) this.registerModule(plan, await this.initModule(plan));
+  }
+
+  private initModule(plan: ModulePlan): unknown {
+    return plan.def.init({
+      params: plan.params as never,
+      log: this.log.child({ mod: plan.def.name }),
+      core: this,
+      dialect: this.dialect,
+      bindApi: <T>(name: string) => this.bindApi<T>(name),
+    });
+  }
+
+  private registerModule(plan: ModulePlan, state: unknown): void {
+    const def = plan.def;
+    plan.holder.state = state;
+    this.modules.set(def.name, { def, params: { ...plan.params }, holder: plan.holder });
+    if (def.hooks?.request) this.requestHooks.push({ fn: def.hooks.request, holder: plan.holder });
+    if (def.hooks?.reply) this.replyHooks.push({ fn: def.hooks.reply, holder: plan.holder });
+  }
+
+  /** live reload: init the modules a new config adds; all of them are registered, or none */
+  async addModules(plans: ModulePlan[]): Promise<void> {
+    const done: { plan: ModulePlan; state: unknown }[] = [];
+    try {
+      for (const plan of plans) done.push({ plan, state: await this.initModule(plan) });
+    } catch (e) {
+      for (const d of done.reverse()) await Promise.resolve(d.plan.def.destroy?.(d.state)).catch(() => undefined);
+      throw e;
     }
+    for (const d of done) this.registerModule(d.plan, d.state);
   }
 
   bindApi<T>(name: string): T | undefined {
@@ -252,6 +273,20 @@ export class Server implements CoreApi {
   }
 
   async sendReply(msg: SipMessage, rcv: ReceiveInfo, code: number, reason: string, opts: ReplyOptions = {}): Promise<boolean> {
+    const r = this.prepareReply(msg, rcv, code, reason, opts);
+    return r ? this.send(r.dest, r.buf, rcv.local) : false;
+  }
+
+  replyNow(msg: SipMessage, rcv: ReceiveInfo, code: number, reason: string, opts: ReplyOptions = {}): boolean {
+    const r = this.prepareReply(msg, rcv, code, reason, opts);
+    if (!r) return false;
+    void this.send(r.dest, r.buf, rcv.local).then((ok) => {
+      if (!ok) this.c.replyFailures.value++;
+    });
+    return true;
+  }
+
+  private prepareReply(msg: SipMessage, rcv: ReceiveInfo, code: number, reason: string, opts: ReplyOptions): { buf: Buffer; dest: Destination } | null {
     let buf: Buffer;
     let dest: Destination;
     try {
@@ -265,9 +300,9 @@ export class Server implements CoreApi {
       dest = this.replyDestination(msg, rcv);
     } catch (e) {
       this.log.warn({ code, err: (e as Error).message }, 'cannot build reply');
-      return false;
+      return null;
     }
-    return this.send(dest, buf, rcv.local);
+    return { buf, dest };
   }
 
   private serverHeader(): string | undefined {
@@ -282,16 +317,18 @@ export class Server implements CoreApi {
   }
 
   isLocalToTag(tag: string): boolean {
-    return tag.startsWith(`${this.secret.slice(0, 8)}.`);
+    return tag.startsWith(this.tagPrefix);
   }
 
   /** stable To-tag for local replies: a fixed prefix (for sl's ACK filter) + request hash */
   toTag(msg: SipMessage): string {
-    const h = createHash('md5');
-    h.update(this.secret);
-    h.update(msg.value('call-id') ?? '');
-    h.update(msg.value('via') ?? '');
-    return `${this.secret.slice(0, 8)}.${h.digest('hex').slice(0, 16)}`;
+    let branch = '';
+    try {
+      branch = msg.topVia().branch ?? '';
+    } catch {
+      // no usable Via: the tag only needs to be stable for this Call-ID
+    }
+    return `${this.tagPrefix}${hashHex(branch, hash53(msg.value('call-id') ?? '', this.seed))}`;
   }
 
   forceRport(msg: SipMessage, rcv: ReceiveInfo): void {
@@ -336,18 +373,12 @@ export class Server implements CoreApi {
 
   /** RFC 3261 §16.11: the same request (and its CANCEL) always gets the same branch */
   private statelessBranch(msg: SipMessage): string {
-    const h = createHash('md5');
     const via = msg.topVia();
-    h.update(this.secret);
-    if (via.branch?.startsWith('z9hG4bK')) h.update(via.branch);
-    else {
-      h.update(msg.callId());
-      h.update(String(msg.cseq().seq));
-      h.update(msg.from().tag ?? '');
-      h.update(msg.ruri);
-    }
-    if (msg.method === 'ACK') h.update('ACK');
-    return `z9hG4bK${h.digest('hex').slice(0, 20)}`;
+    let key = via.branch?.startsWith('z9hG4bK')
+      ? via.branch
+      : `${msg.callId()}|${msg.cseq().seq}|${msg.from().tag ?? ''}|${msg.ruri}`;
+    if (msg.method === 'ACK') key += '|ACK';
+    return `z9hG4bK${this.tagPrefix.slice(0, 6)}${hashHex(key, this.seed)}`;
   }
 
   /** a reply no module took: remove our Via, send to the next one (RFC 3261 §18.2.2) */

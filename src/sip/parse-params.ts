@@ -37,9 +37,10 @@ export function parseGenericParams(s: string, pos: number, end: number, out: Par
 
 /** first param named `name` (case-insensitive): its value, null for a flag, undefined if absent */
 export function findParam(params: Params, name: string): string | null | undefined {
+  const ln = name.toLowerCase();
   for (let i = 0; i < params.length; i++) {
     const p = params[i];
-    if (p[0].length === name.length && p[0].toLowerCase() === name) return p[1];
+    if (p[0].length === ln.length && p[0].toLowerCase() === ln) return p[1];
   }
   return undefined;
 }

@@ -88,7 +88,7 @@ function viaRport(v: string | null | undefined): string | null {
   return v === null ? '' : v;
 }
 
-const SPECIAL = ['branch', 'received', 'rport'] as const;
+const SPECIAL: readonly string[] = ['branch', 'received', 'rport'];
 
 /**
  * Writes a via-parm back. branch/received/rport come from the object's fields (so a caller can
@@ -99,7 +99,7 @@ export function formatVia(v: Via): string {
   if (v.port !== null) s += ':' + v.port;
   const seen = [false, false, false];
   for (const [n, val] of v.params) {
-    const k = SPECIAL.indexOf(n.toLowerCase() as (typeof SPECIAL)[number]);
+    const k = SPECIAL.indexOf(n.toLowerCase());
     if (k < 0) {
       s += val === null ? ';' + n : ';' + n + '=' + val;
       continue;

@@ -47,6 +47,10 @@ export function fakeCore(script: () => Script, rec: Recorded): CoreApi {
       rec.replies.push({ code, reason, headers: opts?.headers });
       return true;
     },
+    replyNow: (_m, _r, code, reason, opts?: ReplyOptions) => {
+      rec.replies.push({ code, reason, headers: opts?.headers });
+      return true;
+    },
     localToTag: () => 'tag1',
     isLocalToTag: (t) => t === 'tag1',
     resolveUri: async () => ({ proto: 'udp', ip: '127.0.0.1', port: 5080 }),

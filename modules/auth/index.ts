@@ -1,0 +1,192 @@
+// auth: digest authentication core (SER 0.9 / Kamailio 5.6 auth module): challenges,
+// stateless signed nonces, replay protection, consume_credentials, and the pv_* functions
+// that take the password from the script. Credential sources (auth_db) use its API.
+import { arg, defineModule, fn, optional, param, Route, type ArgSpec } from '../../src/core/module-api.js';
+import { ArgError } from '../../src/core/module-api.js';
+import type { MsgContext } from '../../src/script/context.js';
+import { AUTHORIZED_KEY, KAM_CODES, type AuthKind, type SecretLookup } from './api.js';
+import { AuthCore, type AuthSettings } from './core.js';
+import { BASE_ALGORITHMS, parseAlgorithm, type BaseAlgorithm } from './digest.js';
+import { NonceSigner, secretFrom } from './nonce.js';
+
+export type { AuthApi, AuthorizedCredentials, AuthOutcome, AuthCode, SecretLookup, SecretResult, Secret } from './api.js';
+export { AUTHORIZED_KEY, STALE_KEY, KAM_CODES } from './api.js';
+
+/** "SHA-256, MD5" → ['SHA-256', 'MD5']; throws with a message naming the bad entry */
+export function parseAlgorithmList(text: string): BaseAlgorithm[] {
+  const out: BaseAlgorithm[] = [];
+  for (const item of text.split(/[\s,;]+/).filter(Boolean)) {
+    const a = parseAlgorithm(item);
+    if (!a || a.sess) throw new Error(`unknown algorithm "${item}" (use ${BASE_ALGORITHMS.join(', ')})`);
+    if (!out.includes(a.base)) out.push(a.base);
+  }
+  return out;
+}
+
+const algoValidate = (v: string): string | null => {
+  try {
+    parseAlgorithmList(v);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+};
+
+const params = {
+  secret: param.str(''),
+  nonce_expire: param.int(300, { min: 1 }),
+  nonce_auth_max_drift: param.int(3, { min: 0 }),
+  qop: param.str('', { validate: (v) => (/^(|auth|auth-int|auth,\s*auth-int)$/i.test(v) ? null : 'qop is "auth" or "auth-int"') }),
+  /** Kamailio: one algorithm for every challenge ("" = MD5 without algorithm=) */
+  algorithm: param.str('', { validate: algoValidate }),
+  /** tser: several algorithms, one challenge header each, in this order (RFC 8760 §2.4) */
+  algorithms: param.str('', { validate: algoValidate }),
+  nonce_count: param.bool(false),
+  one_time_nonce: param.bool(false),
+  auth_checks_register: param.int(0, { min: 0, max: 15 }),
+  auth_checks_no_dlg: param.int(0, { min: 0, max: 15 }),
+  auth_checks_in_dlg: param.int(0, { min: 0, max: 15 }),
+  realm_prefix: param.str(''),
+  add_authinfo_hdr: param.bool(false),
+  use_domain: param.bool(false),
+  /** tser: refuse credentials whose digest uri names another Request-URI */
+  digest_uri_check: param.bool(true),
+  // accepted for compatibility; tser's nonce tracking needs no sizing, replies are stateless
+  nid_pool_no: param.ignored('int'),
+  nc_array_size: param.ignored('int'),
+  nc_array_order: param.ignored('int'),
+  otn_in_flight_no: param.ignored('int'),
+  otn_in_flight_order: param.ignored('int'),
+  force_stateless_reply: param.ignored('int'),
+  rpid_prefix: param.ignored('str'),
+  rpid_suffix: param.ignored('str'),
+  rpid_avp: param.ignored('str'),
+};
+
+/** flags argument: SER's "0"/"1" qop switch or Kamailio's bitmask; "" is 0 */
+export const flagsArg = (): ArgSpec<number> =>
+  arg.custom('flags', (s) => {
+    const t = s.trim();
+    if (t === '') return 0;
+    if (!/^(0x[0-9a-f]+|\d+)$/i.test(t)) throw new ArgError(`flags must be a number, got "${s}"`);
+    return Number.parseInt(t, t.toLowerCase().startsWith('0x') ? 16 : 10);
+  });
+
+function passwordLookup(passwd: string, isHa1: boolean): SecretLookup {
+  return () => ({ status: 'found', secrets: [isHa1 ? { type: 'ha1', value: passwd, algorithm: null } : { type: 'password', value: passwd }] });
+}
+
+async function pvAuthenticate(
+  ctx: MsgContext,
+  core: AuthCore,
+  realm: string,
+  passwd: string,
+  flags: number,
+  kind: AuthKind,
+  method?: string,
+): Promise<number> {
+  const o = await core.verifyCredentials(ctx, realm, kind, passwordLookup(passwd, (flags & 1) !== 0), { method });
+  return core.scriptCode(ctx, o);
+}
+
+function kindOf(ctx: MsgContext): AuthKind {
+  return ctx.msg.method === 'REGISTER' ? 'www' : 'proxy';
+}
+
+export default defineModule({
+  name: 'auth',
+  doc: 'digest authentication: challenges, nonces, credential verification',
+  params,
+  init: (env): AuthCore => {
+    const p = env.params;
+    const list = p.algorithms ? parseAlgorithmList(p.algorithms) : p.algorithm ? parseAlgorithmList(p.algorithm) : ['MD5' as const];
+    const settings: AuthSettings = {
+      nonceExpire: p.nonce_expire,
+      maxDrift: p.nonce_auth_max_drift,
+      algorithms: list,
+      emitAlgorithm: p.algorithms !== '' || p.algorithm !== '',
+      qop: p.qop === '' ? null : (p.qop.replace(/\s+/g, '').toLowerCase() as AuthSettings['qop']),
+      nonceCount: p.nonce_count,
+      oneTimeNonce: p.one_time_nonce,
+      checksRegister: p.auth_checks_register,
+      checksNoDlg: p.auth_checks_no_dlg,
+      checksInDlg: p.auth_checks_in_dlg,
+      realmPrefix: p.realm_prefix,
+      addAuthInfo: p.add_authinfo_hdr,
+      uriCheck: p.digest_uri_check,
+    };
+    if (!p.secret) env.log.info('no auth secret set: nonces will not survive a restart or verify on other instances');
+    return new AuthCore(settings, new NonceSigner(secretFrom(p.secret)), env.log, env.core.stats);
+  },
+  api: (core) => core,
+  functions: {
+    www_challenge: fn({
+      args: [arg.str(), flagsArg()],
+      routes: Route.REQUEST,
+      async: true,
+      run: (ctx, core: AuthCore, realm, flags) => core.challenge(ctx, realm, 'www', { flags }),
+    }),
+    proxy_challenge: fn({
+      args: [arg.str(), flagsArg()],
+      routes: Route.REQUEST,
+      async: true,
+      run: (ctx, core: AuthCore, realm, flags) => core.challenge(ctx, realm, 'proxy', { flags }),
+    }),
+    auth_challenge: fn({
+      args: [arg.str(), flagsArg()],
+      routes: Route.REQUEST,
+      async: true,
+      run: (ctx, core: AuthCore, realm, flags) => core.challenge(ctx, realm, kindOf(ctx), { flags }),
+    }),
+    consume_credentials: fn({
+      args: [],
+      routes: Route.REQUEST,
+      run: (ctx, core: AuthCore) => {
+        const a = core.authorized(ctx);
+        if (!a) {
+          if (ctx.msg.method !== 'ACK' && ctx.msg.method !== 'CANCEL') ctx.log.debug('consume_credentials: no authorized credentials');
+          return -1;
+        }
+        ctx.msg.removeHeader(a.hf);
+        ctx.setExt(AUTHORIZED_KEY, { ...a, consumed: true });
+        return 1;
+      },
+    }),
+    has_credentials: fn({
+      args: [arg.str()],
+      routes: Route.REQUEST,
+      run: (ctx, core: AuthCore, realm) => {
+        const r = core.realmFor(ctx, realm, 'www');
+        if (r === null) return -1;
+        try {
+          const all = [...ctx.msg.credentials('www'), ...ctx.msg.credentials('proxy')];
+          return all.some((c) => c.cred.realm !== null && c.cred.realm.toLowerCase() === r.toLowerCase()) ? 1 : -1;
+        } catch {
+          return -1;
+        }
+      },
+    }),
+    pv_www_authenticate: fn({
+      args: [arg.str(), arg.str(), flagsArg(), optional(arg.str())],
+      routes: Route.REQUEST,
+      async: true,
+      run: (ctx, core: AuthCore, realm, pw, flags, method) => pvAuthenticate(ctx, core, realm, pw, flags, 'www', method),
+    }),
+    pv_proxy_authenticate: fn({
+      args: [arg.str(), arg.str(), flagsArg()],
+      routes: Route.REQUEST,
+      async: true,
+      run: (ctx, core: AuthCore, realm, pw, flags) => pvAuthenticate(ctx, core, realm, pw, flags, 'proxy'),
+    }),
+    pv_auth_check: fn({
+      args: [arg.str(), arg.str(), flagsArg(), flagsArg()],
+      routes: Route.REQUEST,
+      async: true,
+      run: async (ctx, core: AuthCore, realm, pw, flags, checks) => {
+        const o = await core.verifyCredentials(ctx, realm, kindOf(ctx), passwordLookup(pw, (flags & 1) !== 0));
+        if (o.code === 'ok' && o.authorized && !core.identityMatches(ctx, o.authorized, checks)) return KAM_CODES.user_mismatch;
+        return core.scriptCode(ctx, o);
+      },
+    }),
+  },
+});

@@ -1,0 +1,54 @@
+// Module hooks: requests that belong to an existing server transaction are absorbed before
+// the script runs (retransmissions get the last reply again; the ACK of a negative INVITE
+// final ends its retransmissions), and replies are matched to our branches by Via branch.
+import { Route, type HookResult } from '../../src/core/module-api.js';
+import { MsgContext } from '../../src/script/context.js';
+import { Script } from '../../src/script/script.js';
+import type { SipMessage } from '../../src/sip/index.js';
+import type { ReceiveInfo } from '../../src/transport/types.js';
+import type { TmEngine } from './engine.js';
+import { hasMagicBranch, serverKey } from './matching.js';
+import { handleReply } from './reply-in.js';
+import { absorbAck, retransmitReply } from './server-tx.js';
+
+// hot path: one key string and one Map lookup per request
+export function requestHook(ctx: MsgContext, tm: TmEngine): HookResult {
+  const msg = ctx.msg;
+  const method = msg.method;
+  if (method === 'ACK') {
+    const tx = tm.servers.get(serverKey(msg, 'INVITE', tm.match));
+    if (tx === undefined || !tx.isInvite || tx.uasStatus < 300) return 'continue'; // e2e ACK (2xx)
+    // RFC 2543 peers: the ACK must carry the To-tag of the negative final we sent
+    if (!hasMagicBranch(msg) && tx.uasToTag !== msg.to().tag) return 'continue';
+    absorbAck(tm, tx);
+    return 'stop';
+  }
+  const tx = tm.servers.get(serverKey(msg, method, tm.match));
+  if (tx === undefined) return 'continue';
+  retransmitReply(tm, tx);
+  return 'stop';
+}
+
+export function replyHook(msg: SipMessage, rcv: ReceiveInfo, tm: TmEngine): boolean | Promise<boolean> {
+  const id = msg.topVia().branch;
+  if (id === null || !id.startsWith(tm.branchPrefix)) return false;
+  const b = tm.clients.get(id);
+  if (b === undefined) return false;
+  // Kamailio runs the core reply_route before tm; `drop` there discards the reply
+  const script = tm.core.script();
+  const rr = script.routes.reply;
+  if (rr !== null) {
+    const ctx = new MsgContext(msg, rcv, script, tm.core, Route.REPLY);
+    const r = script.run(rr, ctx);
+    if (typeof r !== 'number') {
+      return r.then(() => {
+        if (Script.dropped(ctx)) return true;
+        const p = tm.serialize(b.tx, () => handleReply(tm, b, msg, rcv));
+        return p === undefined ? true : p.then(() => true);
+      });
+    }
+    if (Script.dropped(ctx)) return true;
+  }
+  const p = tm.serialize(b.tx, () => handleReply(tm, b, msg, rcv));
+  return p === undefined ? true : p.then(() => true);
+}
