@@ -132,7 +132,8 @@ export async function reloadList(st: DsState, o: { initial?: boolean; rpc?: bool
   if (o.rpc && st.p.reload_delta > 0 && now - st.lastReload < st.p.reload_delta * 1000) {
     throw new RpcError(500, `ongoing reload: wait ${st.p.reload_delta} s between reloads (reload_delta)`);
   }
-  st.lastReload = now;
+  // only control-socket reloads count for reload_delta (Kamailio ds_rpc_reload_time)
+  if (o.rpc) st.lastReload = now;
   const where = st.source.kind === 'file' ? st.source.path : st.source.kind === 'db' ? st.source.db.displayUrl : 'none';
   const fail = (msg: string): never => {
     st.log.error({ source: where }, `dispatcher: ${msg}${o.initial ? '' : '; keeping the previous destinations'}`);

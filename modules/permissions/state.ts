@@ -77,7 +77,7 @@ export async function reloadAddresses(st: PermState, fromRpc: boolean): Promise<
   if (fromRpc && st.params.reload_delta > 0 && now - st.lastReload < st.params.reload_delta * 1000) {
     throw new RpcError(500, `ongoing reload: wait ${st.params.reload_delta} s between reloads (reload_delta)`);
   }
-  st.lastReload = now;
+  if (fromRpc) st.lastReload = now;
   let rows: AddressRow[];
   try {
     rows = await readRows(st);

@@ -14,7 +14,7 @@ import type { TmConfig } from './params.js';
 import { txTimer } from './server-tx.js';
 import { TimerWheel, type Clock } from './timers.js';
 import { Phase, Timer, Transaction, type TimerSink } from './transaction.js';
-import type { MatchOpts } from './matching.js';
+import { inviteDialogKey, type MatchOpts } from './matching.js';
 
 export interface TmCounters {
   uas: Counter;
@@ -33,6 +33,8 @@ export interface TmCounters {
 export class TmEngine implements TimerSink {
   /** server transactions by matching key */
   readonly servers = new Map<string, Transaction>();
+  /** INVITE server transactions by dialog key, for end-to-end ACK matching */
+  readonly invites = new Map<string, Transaction>();
   /** client branches by our Via branch */
   readonly clients = new Map<string, Branch>();
   readonly wheel: TimerWheel;
@@ -66,7 +68,8 @@ export class TmEngine implements TimerSink {
       waiting: s.counter('tm', 'waiting_transactions'),
       created: s.counter('tm', 'created_transactions'),
       freed: s.counter('tm', 'freed_transactions'),
-      byClass: [0, 1, 2, 3, 4, 5, 6].map((k) => s.counter('tm', `${k}xx_transactions`)),
+      // index = reply class; 0/1 unused (only finals are counted)
+      byClass: [0, 1, 2, 3, 4, 5, 6].map((k) => (k < 2 ? { group: 'tm', name: '', value: 0 } : s.counter('tm', `${k}xx_transactions`))),
       received: s.counter('tm', 'received_replies'),
       relayed: s.counter('tm', 'relayed_replies'),
       local: s.counter('tm', 'local_replies'),
@@ -115,6 +118,7 @@ export class TmEngine implements TimerSink {
     tx.key = key;
     tx.replyDest = this.core.replyDestination(ctx.msg, ctx.rcv);
     this.servers.set(key, tx);
+    if (tx.isInvite) this.invites.set(inviteDialogKey(ctx.msg), tx);
     this.live++;
     this.c.inuse.value++;
     this.c.uas.value++;
@@ -155,6 +159,10 @@ export class TmEngine implements TimerSink {
     this.wheel.disarm(tx.timer);
     this.wheel.disarm(tx.timer2);
     if (tx.key !== null && this.servers.get(tx.key) === tx) this.servers.delete(tx.key);
+    if (tx.isInvite && tx.rcv !== null) {
+      const dk = inviteDialogKey(tx.req);
+      if (this.invites.get(dk) === tx) this.invites.delete(dk);
+    }
     for (const b of tx.branches) {
       this.wheel.disarm(b.retr);
       this.wheel.disarm(b.fr);

@@ -4,7 +4,7 @@ import type { MsgContext } from '../../src/script/context.js';
 import type { Proto } from '../../src/transport/types.js';
 import { findInvite, handleCancel } from './cancel.js';
 import type { TmEngine } from './engine.js';
-import { hasMagicBranch, serverKey } from './matching.js';
+import { hasMagicBranch, inviteDialogKey, serverKey } from './matching.js';
 import { NO_OPTS, newTran, tRelay, type RelayOpts } from './relay.js';
 import { boundTx, BRANCH_KEY, pendingHooks, type PendingHooks } from './routes.js';
 import { absorbAck, localReply, retransmitReply } from './server-tx.js';
@@ -113,12 +113,13 @@ function tCheckTrans(ctx: MsgContext, tm: TmEngine): number {
   if (method === 'CANCEL') return findInvite(tm, msg) !== undefined ? Ret.OK : Ret.FALSE;
   if (method === 'ACK') {
     const tx = tm.servers.get(serverKey(msg, 'INVITE', tm.match));
-    if (tx === undefined || !tx.isInvite) return Ret.FALSE;
-    if (tx.uasStatus >= 300 && (hasMagicBranch(msg) || tx.uasToTag === msg.to().tag)) {
+    if (tx !== undefined && tx.isInvite && tx.uasStatus >= 300 && (hasMagicBranch(msg) || tx.uasToTag === msg.to().tag)) {
       absorbAck(tm, tx);
       return Ret.DROP;
     }
-    return Ret.OK; // end-to-end ACK of a 2xx: relay it
+    // the end-to-end ACK of a 2xx (own branch): true, so the script relays it
+    const inv = tx ?? tm.invites.get(inviteDialogKey(msg));
+    return inv !== undefined && inv.uasStatus >= 200 && inv.uasStatus < 300 ? Ret.OK : Ret.FALSE;
   }
   const mine = boundTx(ctx);
   const tx = tm.servers.get(serverKey(msg, method, tm.match));

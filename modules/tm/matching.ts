@@ -35,3 +35,11 @@ export function hasMagicBranch(msg: SipMessage): boolean {
   const b = msg.topVia().branch;
   return b !== null && b.startsWith(MAGIC);
 }
+
+/**
+ * Dialog key of an INVITE transaction (Call-ID, CSeq number, From tag): matches the
+ * end-to-end ACK of its 2xx, which has a branch of its own (Kamailio t_check_trans → -2).
+ */
+export function inviteDialogKey(msg: SipMessage): string {
+  return msg.callId() + SEP + msg.cseq().seq + SEP + (msg.from().tag ?? '');
+}

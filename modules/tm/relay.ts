@@ -14,7 +14,7 @@ import { afterBranchFinal } from './complete.js';
 import type { TmEngine } from './engine.js';
 import { restoreLumps, saveLumps, type LumpSnapshot } from './lumps.js';
 import { serverKey } from './matching.js';
-import { applyPending, boundTx, BRANCH_KEY, HOOKS_KEY, runBranchRoute, TX_KEY } from './routes.js';
+import { applyPending, boundTx, BRANCH_KEY, FAILURE_START_KEY, HOOKS_KEY, runBranchRoute, TX_KEY } from './routes.js';
 import { localReply, retransmitReply } from './server-tx.js';
 import { Phase, Timer, type Transaction } from './transaction.js';
 
@@ -79,7 +79,11 @@ export function tRelay(tm: TmEngine, ctx: MsgContext, opts: RelayOpts): number |
   if (tx.isInvite && tm.cfg.autoInv100 && tx.uasStatus === 0 && !inFailure) {
     localReply(tm, tx, 100, tm.cfg.autoInv100Reason);
   }
-  const targets = collectTargets(ctx);
+  const targets = collectTargets(tm, ctx, inFailure);
+  if (targets.length === 0) {
+    ctx.setError(500, 'No destination');
+    return -1;
+  }
   const before = tx.branches.length;
   const t = tx;
   return forkTo(tm, t, ctx, targets, opts).then((r) => relayDone(tm, t, ctx, r, inFailure, before));
@@ -117,11 +121,23 @@ function dropEarlierBranches(tm: TmEngine, tx: Transaction, before: number, pick
   }
 }
 
-function collectTargets(ctx: MsgContext): BranchTarget[] {
-  const out: BranchTarget[] = [{ uri: ctx.ruri, dstUri: ctx.dstUri, path: ctx.ruriPath, bflags: ctx.bflags }];
+/**
+ * The destination set: the R-URI/$du branch, then ctx.branches. In failure_route the R-URI was
+ * already used: SER 0.9 forwards only to appended branches; Kamailio uses it again only when
+ * the script changed $ru or $du (ruri_mark_new).
+ */
+function collectTargets(tm: TmEngine, ctx: MsgContext, inFailure: boolean): BranchTarget[] {
+  const out: BranchTarget[] = [];
+  let useMain = true;
+  if (inFailure) {
+    const start = ctx.getExt<{ ruri: string; dstUri: string | null }>(FAILURE_START_KEY);
+    useMain = tm.dialect !== 'ser' && (start === undefined || start.ruri !== ctx.ruri || start.dstUri !== ctx.dstUri);
+  }
+  if (useMain) out.push({ uri: ctx.ruri, dstUri: ctx.dstUri, path: ctx.ruriPath, bflags: ctx.bflags });
   for (const b of ctx.branches) out.push({ uri: b.uri, dstUri: b.dstUri, path: b.path, bflags: b.flags });
   // the destination set is consumed by t_relay (Kamailio clears it)
   if (ctx.branches.length > 0) ctx.branches = [];
+  if (inFailure) ctx.setExt(FAILURE_START_KEY, { ruri: ctx.ruri, dstUri: ctx.dstUri });
   return out;
 }
 

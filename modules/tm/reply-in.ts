@@ -17,7 +17,7 @@ export function handleReply(tm: TmEngine, b: Branch, msg: SipMessage, rcv: Recei
   const tx = b.tx;
   if (tx.phase === Phase.FREED) return;
   tm.c.received.value++;
-  if (msg.method === 'CANCEL') {
+  if (msg.method === 'CANCEL' && tx.method !== 'CANCEL') {
     // the answer to our CANCEL: stop retransmitting it (never relayed, we answered upstream)
     if (b.cancel === Cancel.SENT && msg.status >= 200) {
       b.cancel = Cancel.DONE;

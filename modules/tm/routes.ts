@@ -23,6 +23,8 @@ export interface PendingHooks {
 export const TX_KEY = 'tm.tx';
 export const BRANCH_KEY = 'tm.branch';
 export const HOOKS_KEY = 'tm.hooks';
+/** R-URI and $du a failure_route started with (is the main branch "new" again?) */
+export const FAILURE_START_KEY = 'tm.failureStart';
 
 export function boundTx(ctx: MsgContext): Transaction | undefined {
   return ctx.getExt<Transaction>(TX_KEY);
@@ -84,6 +86,7 @@ export function runFailureRoute(tm: TmEngine, tx: Transaction, picked: Branch): 
   ctx.dstUri = tx.dstUri;
   ctx.reply = picked.reply ?? SipMessage.parse(buildLocalReply(tm, tx, picked.code, picked.reason));
   ctx.setExt(BRANCH_KEY, picked.idx);
+  ctx.setExt(FAILURE_START_KEY, { ruri: ctx.ruri, dstUri: ctx.dstUri });
   tx.inFailureRoute = true;
   const done = (n: number): number => {
     tx.inFailureRoute = false;

@@ -188,14 +188,14 @@ function showContact(list: readonly UlContact[], now: number): string[] {
 export const ulRpc: Record<string, RpcSpec<RpcState>> = {
   'ul.dump': {
     help: 'dump every usrloc table (param: "brief" for address and expires only)',
-    run: (st, p) => dump(st, String(p[0] ?? '') === 'brief'),
+    run: async (st, p) => dump(st, String(p[0] ?? '') === 'brief'),
   },
-  'ul.lookup': { help: 'contacts of an AOR: table AOR', run: (st, p) => lookup(st, p) },
-  'ul.rm': { help: 'remove an AOR with all its contacts: table AOR', run: (st, p) => rm(st, p) },
-  'ul.rm_contact': { help: 'remove one contact: table AOR contact', run: (st, p) => rmContact(st, p) },
+  'ul.lookup': { help: 'contacts of an AOR: table AOR', run: async (st, p) => lookup(st, p) },
+  'ul.rm': { help: 'remove an AOR with all its contacts: table AOR', run: async (st, p) => rm(st, p) },
+  'ul.rm_contact': { help: 'remove one contact: table AOR contact', run: async (st, p) => rmContact(st, p) },
   'ul.add': {
     help: 'add a contact: table AOR contact [expires [q [path [flags [cflags [methods]]]]]] (expires 0 = permanent)',
-    run: (st, p) =>
+    run: async (st, p) =>
       add(st, {
         table: str(p, 0, 'table'),
         aor: str(p, 1, 'AOR'),
@@ -215,13 +215,13 @@ export const ulRpc: Record<string, RpcSpec<RpcState>> = {
       return { Flushed: true };
     },
   },
-  'ul.db_users': { help: 'AORs with unexpired contacts in the DB table', run: (st, p) => dbCount(st, p, 'users') },
-  'ul.db_contacts': { help: 'contacts in the DB table', run: (st, p) => dbCount(st, p, 'contacts') },
-  'ul.db_expired_contacts': { help: 'expired contacts in the DB table', run: (st, p) => dbCount(st, p, 'expired') },
+  'ul.db_users': { help: 'AORs with unexpired contacts in the DB table', run: async (st, p) => dbCount(st, p, 'users') },
+  'ul.db_contacts': { help: 'contacts in the DB table', run: async (st, p) => dbCount(st, p, 'contacts') },
+  'ul.db_expired_contacts': { help: 'expired contacts in the DB table', run: async (st, p) => dbCount(st, p, 'expired') },
 
   // SER 0.9 FIFO commands
-  ul_dump: { help: 'SER 0.9: dump every table', run: (st) => dump(st, false) },
-  ul_flush: { help: 'SER 0.9: flush to the DB', run: (st) => st.store.flush().then(() => 'flushed') },
+  ul_dump: { help: 'SER 0.9: dump every table', run: async (st) => dump(st, false) },
+  ul_flush: { help: 'SER 0.9: flush to the DB', run: async (st) => st.store.flush().then(() => 'flushed') },
   ul_rm: {
     help: 'SER 0.9: table AOR',
     run: async (st, p) => {
@@ -267,6 +267,6 @@ export const ulRpc: Record<string, RpcSpec<RpcState>> = {
   },
   ul_stats: {
     help: 'SER 0.9: users and contacts per table',
-    run: (st) => st.store.domains().map((d) => ({ Domain: d.name, ...d.counts() })),
+    run: async (st) => st.store.domains().map((d) => ({ Domain: d.name, ...d.counts() })),
   },
 };

@@ -34,23 +34,38 @@ export interface ConfigFile extends Node<'config'> {
   items: TopLevel[];
 }
 
-/** `name = value` (also `name = v1, v2` lists for listen/alias). */
+/**
+ * `name = value` (also `name = v1, v2` lists for listen/alias). Also carries, with the keyword as
+ * `name`: Kamailio `cfgengine "native"` (one str value) and SER-2 `flags A:1, B;` /
+ * `avpflags x;` declarations (id values "NAME" or "NAME:bit").
+ */
 export interface GlobalParam extends Node<'global_param'> {
   name: string;
   nameLoc: Loc;
   values: ParamValue[];
+  /** cfg-framework description: `group.var = value desc "text"` */
+  desc?: string;
+}
+
+/** `listen=... advertise host:port name "sock" virtual` */
+export interface SocketOpts {
+  advertise?: string;
+  name?: string;
+  virtual?: boolean;
 }
 
 export type ParamValue =
   | { type: 'int'; value: number; loc: Loc }
-  | { type: 'str'; value: string; loc: Loc }
+  | { type: 'str'; value: string; loc: Loc; socket?: SocketOpts }
   | { type: 'bool'; value: boolean; loc: Loc }
   /** bare identifier, IP address, host name, `proto:addr:port` socket, etc. kept as text */
-  | { type: 'id'; value: string; loc: Loc };
+  | { type: 'id'; value: string; loc: Loc; socket?: SocketOpts };
 
 export interface LoadModule extends Node<'loadmodule'> {
   path: string;
   pathLoc: Loc;
+  /** `loadmodulex`: variables in the path are expanded */
+  expand?: boolean;
 }
 
 export interface LoadPath extends Node<'loadpath'> {
@@ -63,6 +78,8 @@ export interface ModParam extends Node<'modparam'> {
   param: string;
   paramLoc: Loc;
   value: ParamValue;
+  /** `modparamx`: variables in the value are expanded */
+  expand?: boolean;
 }
 
 export type RouteKind =
@@ -200,12 +217,16 @@ export interface MyselfLit extends Node<'myself'> {}
 /**
  * `$name`, `$name(inner)`, `$(name(inner)[index]{tr1}{tr2})`.
  * `inner` is the text between the parentheses (e.g. header name, variable name).
+ * SER-2 forms: `@to.tag` is name "sel" with the select path as inner (same as `$sel(to.tag)`),
+ * `%name` is name "avp", and `$t.did`-style attributes keep the dotted name.
  */
 export interface PvRef extends Node<'pv'> {
   name: string;
   inner: string | null;
   /** `[n]`, `[-1]`, `[*]` — null when absent */
   index: number | '*' | null;
+  /** `$(avp(x)[$var(i)])`: index given by a variable (then `index` is null) */
+  indexVar?: PvRef;
   /** transformations, raw text of each `{...}` without braces, e.g. "s.len", "s.substr,0,3" */
   transforms: string[];
 }
@@ -262,7 +283,8 @@ export interface CastExpr extends Node<'cast'> {
 /**
  * SER-style keyword operands usable in conditions: `method`, `uri`, `from_uri`, `to_uri`,
  * `src_ip`, `dst_ip`, `src_port`, `dst_port`, `proto`, `af`, `msg:len`, `max_len`, `status`,
- * `snd_ip`, `snd_port`, `snd_proto`, `snd_af`, `to_ip`, `to_port`, `retcode`.
+ * `snd_ip`, `snd_port`, `snd_proto`, `snd_af`, `to_ip`, `to_port`, `retcode`; also `uri:host` and
+ * `uri:port` (SER `forward(uri:host, uri:port)`).
  * A bare identifier that is none of these (`method==INVITE`, `proto==udp`) is a StrLit
  * with `bare: true`.
  */

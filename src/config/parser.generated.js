@@ -495,13 +495,19 @@ function peg$parse(input, options) {
 
   function peg$f0(items) {    return { kind: 'config', items, loc: loc() };  }
   function peg$f1() {    return { kind: 'empty', loc: loc() };  }
-  function peg$f2(p) {    return { kind: 'loadmodule', path: p.value, pathLoc: p.loc, loc: loc() };  }
+  function peg$f2(kw, p) {
+    const node = { kind: 'loadmodule', path: p.value, pathLoc: p.loc, loc: loc() };
+    if (kw === 'loadmodulex') node.expand = true;
+    return node;
+  }
   function peg$f3(p) {    return { kind: 'loadpath', path: p.value, loc: loc() };  }
-  function peg$f4(m, n, v) {
-    return {
+  function peg$f4(kw, m, n, v) {
+    const node = {
       kind: 'modparam', module: m.value, moduleLoc: m.loc, param: n.value, paramLoc: n.loc,
       value: v, loc: loc(),
     };
+    if (kw === 'modparamx') node.expand = true;
+    return node;
   }
   function peg$f5(s) {    return { type: 'str', value: s.value, loc: s.loc };  }
   function peg$f6(b) {    return { type: 'int', value: b ? 1 : 0, loc: loc() };  }
@@ -942,7 +948,7 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$parseOptSemi();
           peg$savedPos = s0;
-          s0 = peg$f2(s4);
+          s0 = peg$f2(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1111,7 +1117,7 @@ function peg$parse(input, options) {
                     if (s16 !== peg$FAILED) {
                       s17 = peg$parseOptSemi();
                       peg$savedPos = s0;
-                      s0 = peg$f4(s6, s10, s14);
+                      s0 = peg$f4(s1, s6, s10, s14);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -1666,7 +1672,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6;
 
     s0 = peg$currPos;
-    s1 = peg$parse_();
+    s1 = [];
+    s2 = peg$parseHWS();
+    while (s2 !== peg$FAILED) {
+      s1.push(s2);
+      s2 = peg$parseHWS();
+    }
     if (input.charCodeAt(peg$currPos) === 44) {
       s2 = peg$c9;
       peg$currPos++;
@@ -2110,7 +2121,12 @@ function peg$parse(input, options) {
     let s0, s1, s2;
 
     s0 = peg$currPos;
-    s1 = peg$parse_();
+    s1 = [];
+    s2 = peg$parseHWS();
+    while (s2 !== peg$FAILED) {
+      s1.push(s2);
+      s2 = peg$parseHWS();
+    }
     if (input.charCodeAt(peg$currPos) === 59) {
       s2 = peg$c0;
       peg$currPos++;
@@ -8118,7 +8134,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseHWS() {
-    let s0;
+    let s0, s1, s2, s3;
 
     s0 = input.charAt(peg$currPos);
     if (peg$r15.test(s0)) {
@@ -8126,6 +8142,45 @@ function peg$parse(input, options) {
     } else {
       s0 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e131); }
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 92) {
+        s1 = peg$c91;
+        peg$currPos++;
+      } else {
+        s1 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e112); }
+      }
+      if (s1 !== peg$FAILED) {
+        if (input.charCodeAt(peg$currPos) === 13) {
+          s2 = peg$c101;
+          peg$currPos++;
+        } else {
+          s2 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e129); }
+        }
+        if (s2 === peg$FAILED) {
+          s2 = null;
+        }
+        if (input.charCodeAt(peg$currPos) === 10) {
+          s3 = peg$c102;
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e130); }
+        }
+        if (s3 !== peg$FAILED) {
+          s1 = [s1, s2, s3];
+          s0 = s1;
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
     }
 
     return s0;
@@ -8332,8 +8387,11 @@ function peg$parse(input, options) {
       ? options.mapLoc(l.start.offset, l.end.offset)
       : { source: grammarSource, start: l.start, end: l.end };
   }
+  // range() gives offsets only; computing line/column here would be wasted work with mapLoc
   function loc() {
-    return toLoc(location());
+    if (!options.mapLoc) return toLoc(location());
+    const r = range();
+    return options.mapLoc(r.start, r.end);
   }
 
   peg$result = peg$startRuleFunction();

@@ -280,6 +280,10 @@ class FileScanner {
   run(): PreprocessedFile {
     const s = this.src;
     let i = 0;
+    if (s.charCodeAt(0) === 0xfeff) {
+      this.blank(0, 1); // byte order mark
+      i = 1;
+    }
     while (i < s.length) {
       i = this.active() ? this.step(i) : this.skipLine(i);
     }

@@ -135,7 +135,11 @@ export async function openFifo(h: FifoHandlers, o: FifoOptions): Promise<Closabl
         value = undefined;
       }
       const first = Array.isArray(value) ? (value[0] as unknown) : value;
-      const named = typeof first === 'object' && first !== null ? (first as Record<string, unknown>).reply_name : undefined;
+      // a malformed document still names its reply FIFO often enough to send it the -32700
+      const named =
+        typeof first === 'object' && first !== null
+          ? (first as Record<string, unknown>).reply_name
+          : /"reply_name"\s*:\s*"([^"\\]+)"/.exec(doc)?.[1];
       const reply = replyOverride ?? (typeof named === 'string' ? named : '');
       if (reply !== '') {
         const problem = replyTargetProblem(o.replyDir, reply, 'json');

@@ -73,8 +73,10 @@ export function serFifoHandler(d: SerFifoDeps): (cmd: string, args: string[]) =>
     if (!method) return { code: 500, reason: `command '${cmd}' not available` };
     try {
       const result = await d.dispatcher.call(method, args, { transport: 'fifo' });
-      const body = method === 'cfg.reload' ? describeReload(result as Parameters<typeof describeReload>[0]) : renderText(result);
-      return { code: 200, reason: 'ok', body };
+      if (method === 'cfg.reload') return { code: 200, reason: 'ok', body: describeReload(result as Parameters<typeof describeReload>[0]) };
+      // a one-line text answer is the reply text itself, as SER's "200 Added to table"
+      if (typeof result === 'string' && !result.includes('\n') && result !== '') return { code: 200, reason: result };
+      return { code: 200, reason: 'ok', body: renderText(result) };
     } catch (e) {
       if (!(e instanceof RpcError)) return { code: 500, reason: (e as Error).message };
       const data = e.data as { errors?: unknown[]; diagnostics?: unknown } | undefined;

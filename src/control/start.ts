@@ -26,7 +26,7 @@ export interface ControlOptions {
   socketPath?: string;
   /** where the default socket and relative FIFO/socket names go; default $TSER_RUN_DIR, /run/tser, else the temp dir */
   runDir?: string;
-  /** close control clients that send nothing for this long (default 10 s) */
+  /** close control clients that send nothing for this long (default $TSER_CTL_IDLE_MS, else 10 s) */
   idleTimeoutMs?: number;
   /** what core.kill and the FIFO kill command do (default: SIGTERM to this process) */
   kill?: () => void;
@@ -112,7 +112,7 @@ export async function startControl(server: ControlServer, cfg: LoadedConfig, opt
     return r === null ? null : JSON.stringify(r);
   };
   const ser = serFifoHandler({ server, dispatcher, kill });
-  const serve: ServeOptions = { log, idleTimeoutMs: opts.idleTimeoutMs ?? 10000, maxRequestBytes: 1 << 20, maxConnections: 64 };
+  const serve: ServeOptions = { log, idleTimeoutMs: opts.idleTimeoutMs ?? (Number(process.env.TSER_CTL_IDLE_MS) || 10000), maxRequestBytes: 1 << 20, maxConnections: 64 };
 
   for (const note of plan.notes) log.warn(note);
   const open: Closable[] = [];

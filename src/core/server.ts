@@ -403,8 +403,11 @@ export class Server implements CoreApi {
 
   // ---------------- receive path ----------------
 
-  // hot path: one try/catch boundary per message; no logging unless something is wrong
-  private receive(buf: Buffer, rcv: ReceiveInfo): void {
+  /**
+   * Entry for every received datagram / stream message (public for the receive-path fuzz
+   * test). hot path: one try/catch boundary per message; no logging unless something is wrong.
+   */
+  receive(buf: Buffer, rcv: ReceiveInfo): void {
     this.c.received.value++;
     if (buf.length <= 4 && buf.toString('latin1').trim() === '') return; // CRLF keepalive
     const max = Number(this.globals.get('maxbuffer')?.[0] ?? 65535);

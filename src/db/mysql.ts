@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { DbError, type Db, type DbQuery, type DbRow, type DbValue, type DbWhere } from './db.js';
 import type { ColumnDef, TableDef } from './table-def.js';
 import { mysqlDdl } from './schema.js';
-import type { MysqlUrl } from './url.js';
+import { parseDbUrl, type MysqlUrl } from './url.js';
 
 export interface MysqlOptions {
   /** TCP connect + handshake limit, ms (Kamailio db_mysql timeout_interval) */
@@ -330,5 +330,21 @@ export class MysqlDb implements Db {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end().catch(() => undefined);
+  }
+}
+
+/** CREATE DATABASE IF NOT EXISTS for a mysql:// URL (tserctl db create, like kamdbctl) */
+export async function createMysqlDatabase(url: string): Promise<void> {
+  const u = parseDbUrl(url);
+  if (u.driver !== 'mysql') return;
+  let conn: mysql.Connection | null = null;
+  try {
+    conn = await mysql.createConnection({ host: u.host, port: u.port, user: u.user, password: u.password, connectTimeout: mysqlDefaults.connectTimeout });
+    await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(u.database)}`);
+  } catch (e) {
+    const err = asErr(e);
+    throw new DbError(isConnectionError(e) ? 'down' : 'query', err.code ?? err.message);
+  } finally {
+    await conn?.end().catch(() => undefined);
   }
 }

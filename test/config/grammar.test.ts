@@ -93,6 +93,10 @@ describe('global parameters', () => {
     expect(l).toMatchObject({ type: 'id', value: 'udp:1.2.3.4:5060', socket: { advertise: '5.6.7.8:5060', name: 'pub' } });
   });
 
+  it('glues a socket from words and strings (a define expanding to a quoted address)', () => {
+    expect(param('listen=udp:"10.0.0.1":5060').values[0]).toMatchObject({ type: 'id', value: 'udp:10.0.0.1:5060' });
+  });
+
   it('reads dotted cfg-framework names with desc', () => {
     const p = param('pstn.gw_ip = "" desc "PSTN GW Address"');
     expect(p).toMatchObject({ name: 'pstn.gw_ip', desc: 'PSTN GW Address', values: [{ type: 'str', value: '' }] });
@@ -124,6 +128,15 @@ describe('module statements', () => {
     expect(items[0]).toMatchObject({ module: 'auth_db|uri_db|usrloc', param: 'db_url', value: { type: 'str' } });
     expect(items[1]!.value).toMatchObject({ type: 'int', value: 2 });
     expect(items[2]!.value).toMatchObject({ type: 'int', value: -5 });
+  });
+
+  it('marks loadmodulex and modparamx', () => {
+    const items = parseOk('loadmodulex "$var(x).so"\nmodparamx("tm", "x", "$var(y)")\nloadmodule "tm.so"\n');
+    expect(items.map((i) => (i.kind === 'loadmodule' || i.kind === 'modparam' ? i.expand ?? false : null))).toEqual([true, true, false]);
+  });
+
+  it('reads cfgengine as a core param', () => {
+    expect(param('cfgengine "native"')).toMatchObject({ name: 'cfgengine', values: [{ type: 'str', value: 'native' }] });
   });
 
   it('joins adjacent strings', () => {
@@ -280,6 +293,26 @@ describe('expressions', () => {
     expect(expr('$?')).toMatchObject({ name: '?' });
     expect(expr('$rc')).toMatchObject({ kind: 'pv', name: 'rc' });
     expect(expr('$retcode')).toMatchObject({ kind: 'pv', name: 'retcode' });
+  });
+
+  it('reads a variable index and SER-2 attribute forms', () => {
+    expect(expr('$(avp(x)[$var(i)])')).toMatchObject({ name: 'avp', index: null, indexVar: { name: 'var', inner: 'i' } });
+    expect(expr('%subscription_status')).toMatchObject({ kind: 'pv', name: 'avp', inner: 'subscription_status' });
+    expect(expr('@hf_value.route[0].params.ftag')).toMatchObject({ kind: 'pv', name: 'sel', inner: 'hf_value.route[0].params.ftag' });
+    expect(expr('$f.uid')).toMatchObject({ kind: 'pv', name: 'f.uid' });
+  });
+
+  it('reads socket literals and SER uri:host/uri:port arguments', () => {
+    const [s] = stmts('force_send_socket(udp:10.0.0.1:5060);\nforward(uri:host, uri:port);');
+    expect(s).toMatchObject({ expr: { args: [{ kind: 'str', value: 'udp:10.0.0.1:5060', bare: true }] } });
+    expect(stmts('forward(uri:host, uri:port);')[0]).toMatchObject({
+      expr: { args: [{ kind: 'operand', name: 'uri:host' }, { kind: 'operand', name: 'uri:port' }] },
+    });
+  });
+
+  it('reads yes/no words as numbers in expressions', () => {
+    expect(expr('yes')).toMatchObject({ kind: 'int', value: 1 });
+    expect(expr('off')).toMatchObject({ kind: 'int', value: 0 });
   });
 
   it('reads IP literals and networks', () => {

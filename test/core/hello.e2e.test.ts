@@ -118,3 +118,18 @@ describe('hello.cfg over TCP', () => {
     }
   });
 });
+
+describe('hello.cfg with SIPp', () => {
+  it('answers 200 OK to every one of 200 SIPp OPTIONS over UDP', async () => {
+    const { runSipp } = await import('../helpers/sipp.js');
+    const r = await runSipp({
+      scenario: join(repoRoot, 'test/fixtures/sipp/options-uac.xml'),
+      target: `127.0.0.1:${port}`,
+      calls: 200,
+      rate: 200,
+    });
+    expect(r.failed).toBe(0);
+    expect(r.successful).toBe(200);
+    expect(r.exitCode).toBe(0);
+  });
+});
