@@ -223,7 +223,8 @@ export class AuthCore implements AuthApi {
     const port = (u: { scheme: string; port: number | null }) => u.port ?? (u.scheme.toLowerCase() === 'sips' ? 5061 : 5060);
     return (
       a.scheme.toLowerCase() === b.scheme.toLowerCase() &&
-      (a.user ?? '') === (b.user ?? '') &&
+      // a digest uri without a user (SIPp's default "sip:host:port") names the same server
+      (a.user === null || b.user === null || a.user === b.user) &&
       a.host.toLowerCase() === b.host.toLowerCase() &&
       port(a) === port(b)
     );

@@ -2,7 +2,7 @@
 // of a destination (Kamailio ds_update_state): trying → inactive after ds_probing_threshold
 // failures, inactive → active after ds_inactive_threshold successes, with
 // event_route[dispatcher:dst-down|dst-up] on every change of "usable".
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { CoreApi } from '../../src/core/core-api.js';
 import { RpcError } from '../../src/core/module-api.js';
@@ -84,7 +84,9 @@ export async function createState(
     const version = await checkVersion(db, p.table_name, { min: 1, max: 4 });
     st.source = { kind: 'db', db, version };
   } else {
-    st.source = { kind: 'file', path: resolve(p.list_file) };
+    // a relative list_file is taken from the config file's folder (as permissions' address_file)
+    const base = dirname(resolve(core.script().file));
+    st.source = { kind: 'file', path: isAbsolute(p.list_file) ? p.list_file : resolve(base, p.list_file) };
   }
   await reloadList(st, { initial: true });
   return st;

@@ -9,6 +9,7 @@ import { Cancel } from './client-tx.js';
 import { finishBranch, afterBranchFinal } from './complete.js';
 import type { TmEngine } from './engine.js';
 import { serverKey } from './matching.js';
+import { boundTx } from './routes.js';
 import { localReply, retransmitReply } from './server-tx.js';
 import { Phase, Timer, type Transaction } from './transaction.js';
 
@@ -23,14 +24,18 @@ export function findInvite(tm: TmEngine, msg: SipMessage): Transaction | undefin
  * every pending branch of the INVITE is cancelled. Returns the script code (1).
  */
 export function handleCancel(tm: TmEngine, ctx: MsgContext, inv: Transaction): number {
-  const key = serverKey(ctx.msg, 'CANCEL', tm.match);
-  const existing = tm.servers.get(key);
-  if (existing !== undefined) {
-    retransmitReply(tm, existing);
-    return 1;
+  // the CANCEL's own transaction: made by t_newtran() already, or new here
+  let own = boundTx(ctx);
+  if (own === undefined) {
+    const key = serverKey(ctx.msg, 'CANCEL', tm.match);
+    const existing = tm.servers.get(key);
+    if (existing !== undefined) {
+      retransmitReply(tm, existing);
+      return 1;
+    }
+    own = tm.createServer(ctx, key);
   }
-  const ctx2 = tm.createServer(ctx, key);
-  localReply(tm, ctx2, 200, 'canceling');
+  if (own.uasStatus < 200) localReply(tm, own, 200, 'canceling');
   ctx.replied = true;
   if (inv.uasStatus < 200) {
     if (tm.cfg.e2eCancelReason) {

@@ -40,12 +40,12 @@ export function tRelay(tm: TmEngine, ctx: MsgContext, opts: RelayOpts): number |
   // ACK for 2xx and other end-to-end ACKs: no transaction, forwarded statelessly
   if (method === 'ACK') return statelessForward(ctx, opts);
   let tx = boundTx(ctx);
-  if (tx === undefined && method === 'CANCEL') {
+  if (method === 'CANCEL' && (tx === undefined || tx.method === 'CANCEL')) {
     const inv = findInvite(tm, msg);
     if (inv !== undefined) return handleCancel(tm, ctx, inv);
     // unmatched_cancel: 0 forward statefully (below), 1 statelessly, 2 drop
-    if (tm.cfg.unmatchedCancel === 1) return statelessForward(ctx, opts);
-    if (tm.cfg.unmatchedCancel === 2) return 0;
+    if (tx === undefined && tm.cfg.unmatchedCancel === 1) return statelessForward(ctx, opts);
+    if (tx === undefined && tm.cfg.unmatchedCancel === 2) return 0;
   }
   const inFailure = ctx.routeType === Route.FAILURE;
   if (tx === undefined) {

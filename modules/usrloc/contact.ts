@@ -4,6 +4,14 @@ import { ALL_METHODS, FL_PERMANENT, Q_UNSPECIFIED, type ContactInfo, type UlCont
 
 let changeSeq = 0;
 
+/**
+ * A copy of s that does not point into the received message: V8 keeps substrings as slices
+ * of their parent, so a stored Call-ID would otherwise keep the whole REGISTER text alive.
+ */
+export function own(s: string): string {
+  return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
+}
+
 /** write-back state: clean = as in the DB (or nothing to write), dirty = must be written */
 export class Ucontact implements UlContact {
   ruid: string;
@@ -37,27 +45,27 @@ export class Ucontact implements UlContact {
   /** order of the last change, to break ties between changes within one second */
   seq = 0;
 
-  constructor(
-    readonly aor: string,
-    ruid: string,
-  ) {
+  readonly aor: string;
+
+  constructor(aor: string, ruid: string) {
+    this.aor = own(aor);
     this.ruid = ruid;
   }
 
   apply(ci: ContactInfo, now: number): void {
-    this.uri = ci.uri;
+    this.uri = own(ci.uri);
     this.expires = ci.expires;
     this.q = ci.q ?? Q_UNSPECIFIED;
-    this.callid = ci.callid ?? 'Default-Call-ID';
+    this.callid = own(ci.callid ?? 'Default-Call-ID');
     this.cseq = ci.cseq ?? 1;
     this.flags = ci.flags ?? 0;
     this.cflags = ci.cflags ?? 0;
-    this.userAgent = ci.userAgent ?? '';
-    this.received = ci.received ?? null;
-    this.path = ci.path ?? null;
+    this.userAgent = own(ci.userAgent ?? '');
+    this.received = ci.received ? own(ci.received) : null;
+    this.path = ci.path ? own(ci.path) : null;
     this.socket = ci.socket ?? null;
     this.methods = ci.methods ?? ALL_METHODS;
-    this.instance = ci.instance ?? null;
+    this.instance = ci.instance ? own(ci.instance) : null;
     this.regId = ci.regId ?? 0;
     this.connectionId = ci.connectionId ?? 0;
     this.lastModified = ci.lastModified ?? now;

@@ -161,4 +161,12 @@ export const coreParams: Record<string, CoreParam> = {
   rt_prio: ign(),
   rt_policy: ign(),
   loadmodule: ign(),
+  cfgengine: ign(),
+  flags: ign(),
+  avpflags: ign(),
+  bind_ipv6_link_local: ign(),
+  tcp_clone_rcvbuf: ign(),
+  version_table: ign(),
+  tcp_linger2: ign(),
+  reply_route_callback: ign(),
 };

@@ -81,6 +81,11 @@ function checkGlobals(ast: A.ConfigFile, bag: DiagnosticBag): Map<string, Global
   for (const item of ast.items) {
     if (item.kind !== 'global_param') continue;
     const spec = coreParams[item.name];
+    if (!spec && item.name.includes('.')) {
+      // Kamailio custom cfg variable (`group.var = value desc "..."`)
+      out.set(item.name, item.values.map(valueOf));
+      continue;
+    }
     if (!spec) {
       const near = closest(item.name, Object.keys(coreParams));
       bag.error('TSER_E_UNKNOWN_PARAM', `unknown global parameter "${item.name}"`, item.nameLoc, {

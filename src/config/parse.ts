@@ -126,7 +126,7 @@ function splitChunks(text: string): Array<[number, number]> {
         depth = 0;
         paren = 0;
       } else if (
-        depth === 0 && paren === 0 && !inDecl && !/[{,"'();]/.test(c) &&
+        depth === 0 && paren === 0 && !inDecl && !/[{,"'();=]/.test(c) &&
         !(lastSig !== '' && ',=(\\'.includes(lastSig)) && !CONTINUATION_WORD.test(rest)
       ) {
         if (i > 0) starts.push(i);

@@ -309,6 +309,29 @@ export const coreModule = defineModule({
         return ctx.core.isMyself(host, u?.port ?? null) ? Ret.OK : Ret.FALSE;
       },
     }),
+    isdsturiset: fn({ args: [], routes: REQ_FAIL_BRANCH, run: (ctx) => (ctx.dstUri ? Ret.OK : Ret.FALSE) }),
+    resetdsturi: fn({
+      args: [],
+      routes: REQ_FAIL_BRANCH,
+      run: (ctx) => {
+        ctx.dstUri = null;
+        return Ret.OK;
+      },
+    }),
+    setdsturi: fn({
+      args: [arg.str()],
+      routes: REQ_FAIL_BRANCH,
+      run: (ctx, _s, uri) => {
+        ctx.dstUri = uri;
+        return Ret.OK;
+      },
+    }),
+    // TCP connection control (Kamailio core): tser always reuses or opens connections as
+    // needed, so these only acknowledge the request
+    set_reply_no_connect: fn({ args: [], routes: REQ_FAIL_BRANCH, run: () => Ret.OK }),
+    set_forward_no_connect: fn({ args: [], routes: REQ_FAIL_BRANCH, run: () => Ret.OK }),
+    set_reply_close: fn({ args: [], routes: REQ_FAIL_BRANCH, run: () => Ret.OK }),
+    set_forward_close: fn({ args: [], routes: REQ_FAIL_BRANCH, run: () => Ret.OK }),
     append_to_reply: fn({
       args: [arg.str()],
       routes: REQ_FAIL_BRANCH,

@@ -65,11 +65,23 @@ function party(ctx: MsgContext, p: Party) {
   return p === 'from' ? ctx.msg.from() : ctx.msg.to();
 }
 
+/** From/To as the script left it, so $fn then $fU (CLI rewriting) keeps both edits */
+function currentParty(ctx: MsgContext, p: Party, hf: { newValue: string | null }) {
+  if (hf.newValue !== null) {
+    try {
+      return parseNameAddr(hf.newValue);
+    } catch {
+      // an edit that does not parse: fall back to the header as received
+    }
+  }
+  return party(ctx, p);
+}
+
 /** rewrite the URI of From/To in place (keeps display name and params) */
 function setPartyUri(ctx: MsgContext, p: Party, f: (u: SipUri) => void): void {
   const hf = ctx.msg.header(p);
   if (!hf) return;
-  const na = party(ctx, p);
+  const na = currentParty(ctx, p, hf);
   const u = parseUri(na.uri);
   if (!u) return;
   f(u);
@@ -81,7 +93,7 @@ function setPartyUri(ctx: MsgContext, p: Party, f: (u: SipUri) => void): void {
 function setPartyDisplay(ctx: MsgContext, p: Party, display: string): void {
   const hf = ctx.msg.header(p);
   if (!hf) return;
-  const na = party(ctx, p);
+  const na = currentParty(ctx, p, hf);
   const params = na.params.map(([k, v]) => (v === null ? `;${k}` : `;${k}=${v}`)).join('');
   const disp = display === '' ? '' : `"${display.replace(/"/g, '\\"')}" `;
   ctx.msg.setHeaderValue(hf, `${disp}<${na.uri}>${params}`);

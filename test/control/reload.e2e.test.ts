@@ -192,3 +192,57 @@ describe('cfg.reload', () => {
     expect(await invite()).toBe(486);
   });
 });
+
+describe('transactions in flight keep the script they started with', () => {
+  const tmCfg = (route: string, code: string) => `#!KAMAILIO
+loadmodule "sl.so"
+loadmodule "tm.so"
+request_route {
+	if (is_method("ACK")) {
+		exit;
+	}
+	t_on_failure("${route}");
+	rewritehostport("127.0.0.1:UASPORT");
+	t_relay();
+}
+failure_route[${route}] {
+	t_reply("${code}", "failure route ${route}");
+}
+`;
+
+  it('a reply after the reload runs the old failure route; new transactions run the new one', async () => {
+    const uas = await UdpPeer.open();
+    const uac = await UdpPeer.open();
+    const cfgText = (r: string, c: string) => tmCfg(r, c).replace('UASPORT', String(uas.port));
+    const q = await startControlled(cfgText('F', '480'));
+    const { SipMessage, buildReply } = await import('../../src/sip/index.js');
+    const relayed = (callId: string) => uas.next((m) => m.text.startsWith('INVITE') && m.text.includes(callId));
+    const answer486 = async (inv: { text: string; from: { port: number } }) => {
+      const msg = SipMessage.parse(Buffer.from(inv.text, 'latin1'));
+      await uas.send(buildReply(msg, 486, 'Busy Here', { toTag: 'uas-tag' }), inv.from.port);
+    };
+    const final = async (callId: string) => {
+      const r = await uac.next((m) => m.text.includes(callId) && statusOf(m.text) >= 300, 5000);
+      return /^SIP\/2\.0 (\d+ .*)\r\n/.exec(r.text)![1];
+    };
+    try {
+      const inviteA = request({ method: 'INVITE', ruri: 'sip:bob@example.com', port: uac.port, callId: 'inflight-A' });
+      await uac.send(inviteA, q.port);
+      // the UAS has the INVITE: the transaction is in flight
+      const invA = await relayed('inflight-A');
+      writeFileSync(q.file, cfgText('G', '481'));
+      const r = await q.control.reloadNow('test');
+      expect(r.routes).toMatchObject({ added: ['failure_route[G]'], removed: ['failure_route[F]'], modified: ['request_route'] });
+      await answer486(invA);
+      expect(await final('inflight-A')).toBe('480 failure route F');
+
+      await uac.send(request({ method: 'INVITE', ruri: 'sip:bob@example.com', port: uac.port, callId: 'inflight-B' }), q.port);
+      await answer486(await relayed('inflight-B'));
+      expect(await final('inflight-B')).toBe('481 failure route G');
+    } finally {
+      uas.close();
+      uac.close();
+      await q.stop();
+    }
+  });
+});

@@ -160,13 +160,13 @@ describe('ds_is_from_list, ds_is_active, ds_list_exists', () => {
       `modparam("dispatcher", "list_file", "${f}")\nmodparam("dispatcher", "setid_pvname", "$var(setid)")`,
       `request_route {
         if (ds_is_from_list()) { sl_send_reply("200", "set $var(setid)"); exit; }
-        if (ds_is_from_list("2", "1")) { sl_send_reply("201", "any port"); exit; }
+        if (ds_is_from_list("2", "3")) { sl_send_reply("201", "any port"); exit; }
         if (ds_list_exists("2") && !ds_list_exists("5") && ds_is_active("1")) { sl_send_reply("403", "not a gateway"); exit; }
       }`,
     );
     await h.run(undefined, '10.0.0.9:5080');
     await h.run(undefined, '10.0.0.9:6000');
-    await h.run(undefined, '10.0.0.1:7777');
+    await h.run(undefined, "10.0.0.1:5060");
     await h.run(undefined, '10.0.0.77:5060');
     expect(h.rec.replies.map((r) => `${r.code} ${r.reason}`)).toEqual(['200 set 2', '201 any port', '200 set 1', '403 not a gateway']);
   });
