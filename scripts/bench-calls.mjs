@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (typeof globalThis.gc !== 'function') {
-  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 
@@ -81,7 +81,8 @@ function runStep(proxyPort, rate, step) {
       'sipp',
       ['-sf', join(scenarios, 'uac-call.xml'), '-i', '127.0.0.1', '-p', '0', '-s', 'bench', '-m', String(calls), '-r', String(rate),
         '-l', String(Math.max(100, rate * 3)), '-recv_timeout', '8000', '-timeout', `${DURATION + 30}s`, '-nostdin',
-        '-trace_stat', '-stf', stf, '-fd', '1', `127.0.0.1:${proxyPort}`],
+        '-trace_stat', '-stf', stf, '-fd', '1', '-trace_err', '-error_file', join(tmp, `uac-${step}-errors.log`),
+        `127.0.0.1:${proxyPort}`],
       { cwd: tmp, stdio: 'ignore' },
     );
     p.once('exit', (code) => resolve({ code, calls, ...parseStat(stf) }));
@@ -97,6 +98,10 @@ loadmodule "sl.so"
 loadmodule "tm.so"
 loadmodule "rr.so"
 loadmodule "maxfwd.so"
+# shorter than the defaults (30 s / 120 s) only so that calls a failed step left behind end
+# within the drain wait below; the timers do not change the throughput
+modparam("tm", "fr_timer", 10000)
+modparam("tm", "fr_inv_timer", 20000)
 request_route {
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
   if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }
@@ -122,7 +127,11 @@ await server.start();
 const proxyPort = server.listens()[0].port;
 const tmStat = (name) => server.stats.get(`tm:${name}`)[`tm:${name}`] ?? 0;
 
-const uas = spawn('sipp', ['-sf', join(scenarios, 'uas-call.xml'), '-i', '127.0.0.1', '-p', String(uasPort), '-d', '0', '-nostdin', '-t', 'u1'], {
+// the callee keeps finished calls for 8 s (not 0.5 s) so that a BYE retransmitted after a lost
+// 200 is answered again, as a real UA would during Timer J
+const uasXml = join(tmp, 'uas-call.xml');
+writeFileSync(uasXml, readFileSync(join(scenarios, 'uas-call.xml'), 'utf8').replace('<timewait milliseconds="500"/>', '<timewait milliseconds="8000"/>'));
+const uas = spawn('sipp', ['-sf', uasXml, '-i', '127.0.0.1', '-p', String(uasPort), '-d', '0', '-nostdin', '-t', 'u1'], {
   cwd: tmp,
   stdio: 'ignore',
 });
@@ -145,7 +154,18 @@ for (const rate of RATES) {
     `  ${String(rate).padStart(5)} calls/s offered: ${r.ok}/${r.calls} ok, ${r.failed} failed (${(failedRatio * 100).toFixed(2)}%), ` +
       `${achieved.toFixed(0)} calls/s achieved, ${pass ? 'pass' : 'FAIL'}`,
   );
-  if (!pass) break;
+  if (!pass) {
+    const f = join(tmp, `uac-${step - 1}-errors.log`);
+    if (existsSync(f)) {
+      const why = new Map();
+      for (const l of readFileSync(f, 'utf8').split('\n')) {
+        const m = /(Aborting call on unexpected message|Call-Id: .*$)|(Aborting call on UDP Socket error|timeout|Unexpected)[^\n]*/i.exec(l);
+        if (m && !m[0].startsWith('Call-Id')) why.set(m[0].slice(0, 80), (why.get(m[0].slice(0, 80)) ?? 0) + 1);
+      }
+      for (const [k, n] of why) console.log(`      ${n} × ${k}`);
+    }
+    break;
+  }
   best = rate;
   // let this step's transactions leave their wait timers before the next step
   await sleep(6000);
@@ -153,11 +173,13 @@ for (const rate of RATES) {
 clearInterval(sampler);
 
 // every transaction must go through its wait timer (wt_timer 5 s) and be freed
-const deadline = Date.now() + 20000;
+const drainStart = Date.now();
+const deadline = drainStart + 60000;
 while (Date.now() < deadline && tmStat('inuse_transactions') !== 0) await sleep(250);
 const after = mem();
 console.log(`highest call rate with under ${MAX_FAILED * 100}% failed calls: ${best} calls/s`);
 console.log(`peak transactions in memory: ${peak}`);
+console.log(`drained in ${((Date.now() - drainStart) / 1000).toFixed(1)} s after the last step`);
 console.log(
   `transactions after the run: ${tmStat('inuse_transactions')} in use (created ${tmStat('created_transactions')}, freed ${tmStat('freed_transactions')})`,
 );

@@ -6,7 +6,7 @@ import {
   arg, defineModule, fnFor, optional, param, Ret, RpcError, REQ_FAIL_BRANCH, Route, type ParamValues,
 } from '../../src/core/module-api.js';
 import type { MsgContext } from '../../src/script/context.js';
-import { createState, reloadAddresses, type PermState } from './state.js';
+import { allowTrusted, createState, reloadAddresses, reloadTrusted, type PermState } from './state.js';
 import { checkPvName, writePv } from './pv-name.js';
 
 export const params = {
@@ -22,15 +22,16 @@ export const params = {
   peer_tag_mode: param.int(0, { min: 0, max: 1 }),
   max_subnets: param.int(512, { min: 1 }),
   reload_delta: param.int(5, { min: 0 }),
+  // allow_trusted: 0 = query the trusted table per request, 1 = cache it
+  db_mode: param.int(0, { min: 0, max: 1 }),
+  trusted_table: param.str('trusted'),
+  source_col: param.str('src_ip'),
+  proto_col: param.str('proto'),
+  from_col: param.str('from_pattern'),
+  ruri_col: param.str('ruri_pattern'),
+  priority_col: param.str('priority'),
   load_backends: param.ignored('int'),
-  // trusted/allow files are not implemented; accepted so Kamailio configs load
-  db_mode: param.ignored('int'),
-  trusted_table: param.ignored('str'),
-  source_col: param.ignored('str'),
-  proto_col: param.ignored('str'),
-  from_col: param.ignored('str'),
-  ruri_col: param.ignored('str'),
-  priority_col: param.ignored('str'),
+  // allow/deny files are not implemented; accepted so Kamailio configs load
   trusted_cleanup_interval: param.ignored('int'),
   default_allow_file: param.ignored('str'),
   default_deny_file: param.ignored('str'),
@@ -95,6 +96,12 @@ export default defineModule({
       routes: ROUTES,
       run: (ctx, st, ip, port) => group(ctx, st, ip, portOf(port)),
     }),
+    allow_trusted: fn({
+      args: [optional(arg.str()), optional(arg.str()), optional(arg.str())],
+      routes: REQ_FAIL_BRANCH,
+      async: true,
+      run: (ctx, st, ip, proto, furi) => allowTrusted(ctx, st, ip, proto, furi),
+    }),
   },
   rpc: {
     'permissions.addressReload': {
@@ -116,6 +123,30 @@ export default defineModule({
     'permissions.subnetDump': {
       help: 'dump the subnet entries (group, ip, mask, port, tag)',
       run: (st) => st.table.subnets.map((e, id) => ({ id, group: e.grp, ip: e.ip, mask: e.mask, port: e.port, tag: e.tag ?? '' })),
+    },
+    'permissions.trustedReload': {
+      help: 'reload the cached trusted table (db_mode 1)',
+      run: async (st) => {
+        try {
+          const n = await reloadTrusted(st, true);
+          return `Reload OK (${n} entries)`;
+        } catch (e) {
+          if (e instanceof RpcError) throw e;
+          throw new RpcError(500, `Reload failed: ${(e as Error).message}`);
+        }
+      },
+    },
+    'permissions.trustedDump': {
+      help: 'dump the cached trusted entries (src_ip, proto, patterns, tag, priority)',
+      run: (st) =>
+        (st.trusted ?? []).map((r) => ({
+          src_ip: r.src,
+          proto: r.proto,
+          from_pattern: r.from?.source ?? '',
+          ruri_pattern: r.ruri?.source ?? '',
+          tag: r.tag ?? '',
+          priority: r.priority,
+        })),
     },
     'permissions.domainDump': {
       help: 'dump the DNS-name entries (group, domain, port, tag)',

@@ -50,6 +50,9 @@ export const registrarParams = {
   event_callback: param.ignored('str'),
   lookup_filter_mode: param.ignored('int'),
   use_expired_contacts: param.ignored('int'),
+  // sip-router (SER 2.x) names
+  save_nat_flag: param.ignored('any'),
+  load_nat_flag: param.ignored('any'),
 };
 
 export type RegistrarParams = ParamValues<typeof registrarParams>;

@@ -84,6 +84,8 @@ export default defineModule({
       args: [],
       routes: REQ_FAIL_BRANCH,
       run: (ctx, st) => {
+        // the failing function already answered (registrar save(), auth): one reply only
+        if (ctx.replied) return Ret.OK;
         const e = ctx.lastError ?? { code: 500, reason: 'Server Internal Error' };
         return slReply(ctx, st, e.code, e.reason);
       },

@@ -205,7 +205,8 @@ export class TmEngine implements TimerSink {
     return this.track(tx, prev.then(job));
   }
 
-  private track(tx: Transaction, p: Promise<void>): Promise<void> {
+  /** remember async processing of tx so later events wait for it */
+  track(tx: Transaction, p: Promise<void>): Promise<void> {
     const q: Promise<void> = p.catch((e: unknown) => {
       this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'tm: transaction processing failed');
     });

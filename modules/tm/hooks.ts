@@ -6,6 +6,7 @@ import { MsgContext } from '../../src/script/context.js';
 import { Script } from '../../src/script/script.js';
 import type { SipMessage } from '../../src/sip/index.js';
 import type { ReceiveInfo } from '../../src/transport/types.js';
+import type { Branch } from './client-tx.js';
 import type { TmEngine } from './engine.js';
 import { hasMagicBranch, serverKey } from './matching.js';
 import { handleReply } from './reply-in.js';
@@ -40,15 +41,29 @@ export function replyHook(msg: SipMessage, rcv: ReceiveInfo, tm: TmEngine): bool
   if (rr !== null) {
     const ctx = new MsgContext(msg, rcv, script, tm.core, Route.REPLY);
     const r = script.run(rr, ctx);
-    if (typeof r !== 'number') {
-      return r.then(() => {
-        if (Script.dropped(ctx)) return true;
-        const p = tm.serialize(b.tx, () => handleReply(tm, b, msg, rcv));
-        return p === undefined ? true : p.then(() => true);
-      });
-    }
+    if (typeof r !== 'number') return r.then(() => (Script.dropped(ctx) ? true : processReply(tm, b, msg, rcv)));
     if (Script.dropped(ctx)) return true;
   }
-  const p = tm.serialize(b.tx, () => handleReply(tm, b, msg, rcv));
-  return p === undefined ? true : p.then(() => true);
+  return processReply(tm, b, msg, rcv);
 }
+
+// hot path: no closure unless the transaction is busy with an async route
+function processReply(tm: TmEngine, b: Branch, msg: SipMessage, rcv: ReceiveInfo): boolean | Promise<boolean> {
+  const tx = b.tx;
+  let p: void | Promise<void>;
+  if (tx.busy === null) {
+    try {
+      p = handleReply(tm, b, msg, rcv);
+    } catch (e) {
+      tm.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'tm: reply processing failed');
+      return true;
+    }
+    if (p === undefined) return true;
+    p = tm.track(tx, p);
+  } else {
+    p = tm.serialize(tx, () => handleReply(tm, b, msg, rcv));
+  }
+  return p === undefined ? true : p.then(consumed);
+}
+
+const consumed = (): boolean => true;

@@ -97,7 +97,8 @@ function relayDone(tm: TmEngine, tx: Transaction, ctx: MsgContext, r: ForkResult
     return 1;
   }
   ctx.setError(r.code, r.reason);
-  if (inFailure) return -1;
+  // failure_route, or branches of an earlier t_relay() still running: the transaction goes on
+  if (inFailure || tx.branches.some((b) => !b.failed)) return -1;
   if (tm.dialect === 'ser') {
     // SER 0.9 kill_transaction(): a stateful error reply, and the script stops
     localReply(tm, tx, r.code, r.reason);

@@ -1,5 +1,4 @@
-// Small async helpers: a per-AOR lock (Kamailio lock_udomain per hash slot) and a bounded
-// parallel loop for DB batches.
+// A per-AOR lock (Kamailio lock_udomain): operations on one AOR run one after another.
 
 export class AorLocks {
   private readonly tails = new Map<string, Promise<void>>();
@@ -18,19 +17,4 @@ export class AorLocks {
     });
     return p;
   }
-}
-
-/** fn over items with at most `limit` calls in flight (fn must not throw) */
-export async function runLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const worker = async () => {
-    while (i < items.length) {
-      const item = items[i++]!;
-      await fn(item);
-    }
-  };
-  const n = Math.min(limit, items.length);
-  const workers: Promise<void>[] = [];
-  for (let k = 0; k < n; k++) workers.push(worker());
-  await Promise.all(workers);
 }

@@ -15,9 +15,8 @@ import type { ContactInfo, UlContact, UlDomain } from './api.js';
 import { aorKey, fromRow, toRow } from './columns.js';
 import { isPermanent, isValid, stamp, Ucontact } from './contact.js';
 import { checkTableVersion, isDown, type DomainEnv } from './domain-env.js';
-import { AorLocks, runLimited } from './locks.js';
-
-const DB_PARALLEL = 4;
+import { AorLocks } from './locks.js';
+import { chunks, deleteKeys, upsertRows, WRITE_CHUNK } from './db-write.js';
 
 export class MemDomain implements UlDomain {
   readonly name: string;
@@ -56,7 +55,8 @@ export class MemDomain implements UlDomain {
 
   async get(aor: string): Promise<readonly UlContact[]> {
     if (!this.loaded) await this.ready.catch(() => undefined);
-    return this.records.get(aor) ?? [];
+    // a copy: callers delete while they iterate
+    return this.records.get(aor)?.slice() ?? [];
   }
 
   lock<T>(aor: string, fn: () => Promise<T>): Promise<T> {
@@ -216,53 +216,71 @@ export class MemDomain implements UlDomain {
     let down: unknown = null;
     let failed = 0;
 
-    const batch = [...this.dirty];
+    const batch = [...this.dirty].filter((c) => c.dirty && !c.removed);
     this.dirty.clear();
-    await runLimited(batch, DB_PARALLEL, async (c) => {
-      if (c.removed || !c.dirty) return;
+    for (const chunk of chunks(batch, WRITE_CHUNK)) {
       if (down) {
-        this.dirty.add(c);
-        return;
+        for (const c of chunk) if (!c.removed) this.dirty.add(c);
+        continue;
       }
-      const version = c.version;
-      c.maybeInDb = true;
+      const versions = chunk.map((c) => c.version);
+      const rows = chunk.map((c) => {
+        c.maybeInDb = true;
+        return toRow(this.env.fmt, c);
+      });
       try {
-        await db.upsert(table, toRow(this.env.fmt, c), [ruidCol]);
-        // changed while being written: the newer version goes in the next flush
-        if (c.version === version) c.dirty = false;
-        else if (!c.removed) this.dirty.add(c);
+        await upsertRows(db, table, rows, ruidCol);
+        chunk.forEach((c, k) => this.written(c, versions[k]!));
       } catch (e) {
         if (isDown(e)) {
           down = e;
-          if (!c.removed) this.dirty.add(c);
-        } else {
-          // the row is refused (too long a value, ...): keep it in memory, do not retry forever
-          failed++;
-          c.dirty = false;
-          this.env.log.error({ table, ruid: c.ruid, aor: c.aor, err: (e as Error).message }, 'usrloc: contact not written to the DB');
+          for (const c of chunk) if (!c.removed) this.dirty.add(c);
+          continue;
+        }
+        // one bad row fails the whole statement: find it row by row
+        for (let k = 0; k < chunk.length; k++) {
+          const c = chunk[k]!;
+          if (down) {
+            if (!c.removed) this.dirty.add(c);
+            continue;
+          }
+          try {
+            await db.upsert(table, rows[k]!, [ruidCol]);
+            this.written(c, versions[k]!);
+          } catch (e2) {
+            if (isDown(e2)) {
+              down = e2;
+              if (!c.removed) this.dirty.add(c);
+            } else {
+              // refused (a value too long...): kept in memory, not retried forever
+              failed++;
+              c.dirty = false;
+              this.env.log.error({ table, ruid: c.ruid, aor: c.aor, err: (e2 as Error).message }, 'usrloc: contact not written to the DB');
+            }
+          }
         }
       }
-    });
+    }
 
     const dels = [...this.deletes.values()];
     this.deletes.clear();
-    await runLimited(dels, DB_PARALLEL, async (c) => {
+    for (const chunk of chunks(dels, WRITE_CHUNK)) {
       if (down) {
-        this.deletes.set(c.ruid, c);
-        return;
+        for (const c of chunk) this.deletes.set(c.ruid, c);
+        continue;
       }
       try {
-        await db.delete(table, { [ruidCol]: c.ruid });
+        await deleteKeys(db, table, ruidCol, chunk.map((c) => c.ruid));
       } catch (e) {
         if (isDown(e)) {
           down = e;
-          this.deletes.set(c.ruid, c);
+          for (const c of chunk) this.deletes.set(c.ruid, c);
         } else {
           failed++;
-          this.env.log.error({ table, ruid: c.ruid, err: (e as Error).message }, 'usrloc: row not deleted from the DB');
+          this.env.log.error({ table, rows: chunk.length, err: (e as Error).message }, 'usrloc: rows not deleted from the DB');
         }
       }
-    });
+    }
 
     if (down) {
       if (!this.outage) {
@@ -279,6 +297,12 @@ export class MemDomain implements UlDomain {
       this.env.log.info({ table }, 'usrloc: DB writes recovered');
     }
     return failed === 0;
+  }
+
+  /** a row was written: clean unless the contact changed meanwhile (then the next flush writes it) */
+  private written(c: Ucontact, version: number): void {
+    if (c.version === version) c.dirty = false;
+    else if (!c.removed) this.dirty.add(c);
   }
 
   // ---------------- DB: load ----------------

@@ -54,6 +54,7 @@ export const usrlocParams = {
   db_check_update: param.ignored('int'),
   db_ops_ruid: param.ignored('int'),
   db_timer_clean: param.ignored('int'),
+  db_skip_delete: param.ignored('int'),
   db_raw_fetch_type: param.ignored('int'),
   db_clean_tcp: param.ignored('int'),
   timer_procs: param.ignored('int'),

@@ -6,7 +6,7 @@
 // with a reader (the client makes it first). The pipe is opened read-write so it never
 // reports EOF when a client closes, and partial requests are dropped after a timeout.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, constants as fsc, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsc, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -65,6 +65,11 @@ export async function writeReplyFifo(dir: string, name: string, kind: ReplyKind,
       if ((e as NodeJS.ErrnoException).code !== 'ENXIO' || i >= 6) throw new Error(`cannot open reply fifo ${path}: ${(e as Error).message}`);
       await sleep(20 << i);
     }
+  }
+  // the path was checked before opening; check the opened file too (no swap in between)
+  if (!fstatSync(fd).isFIFO()) {
+    closeSync(fd);
+    throw new Error(`reply fifo ${path} is not a FIFO`);
   }
   const sock = new net.Socket({ fd, readable: false, writable: true });
   await new Promise<void>((resolve, reject) => {

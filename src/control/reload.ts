@@ -67,11 +67,16 @@ export class Reloader {
   async reload(reason: string): Promise<ReloadReport> {
     if (this.running) {
       const age = Date.now() - this.running.since;
+      this.server.log.warn({ reason, running: this.running.reason }, 'reload refused: one is in progress');
       throw new RpcError(503, `reload already in progress (started ${age} ms ago, requested by ${this.running.reason}); nothing was changed, try again`);
     }
     this.running = { since: Date.now(), reason };
     try {
       return await this.run(reason);
+    } catch (e) {
+      const data = e instanceof RpcError ? (e.data as { errors?: string[]; diagnostics?: string } | undefined) : undefined;
+      this.server.log.error({ reason, err: (e as Error).message, errors: data?.errors, diagnostics: data?.diagnostics }, 'reload failed');
+      throw e;
     } finally {
       this.running = null;
     }

@@ -6,9 +6,8 @@ import { accessSync, constants as fsc, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
 import type { Dialect } from '../core/dialect.js';
-import { RpcError } from '../core/module-api.js';
 import { coreMethods } from './core-methods.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, type ControlMethod } from './dispatcher.js';
 import { describeEndpoint, isLoopback, planEndpoints, type Endpoint } from './endpoints.js';
 import { openFifo } from './fifo-server.js';
 import { handleJsonRpc, parseDocument, type CallInfo } from './jsonrpc.js';
@@ -73,7 +72,7 @@ export async function startControl(server: ControlServer, cfg: LoadedConfig, opt
   const log = server.log.child({ part: 'control' });
   const state = new ControlState(server, cfg.globals);
   const runDir = opts.runDir ?? defaultRunDir();
-  const socketOverride = opts.socketPath ?? process.env.TSER_CTL_SOCKET ?? undefined;
+  const socketOverride = opts.socketPath ?? (process.env.TSER_CTL_SOCKET || undefined);
   const kill = opts.kill ?? (() => process.kill(process.pid, 'SIGTERM'));
   const plan = planEndpoints({
     globals: cfg.globals,
@@ -91,7 +90,7 @@ export async function startControl(server: ControlServer, cfg: LoadedConfig, opt
   };
   const reloader = new Reloader(server, state, { file: cfg.file, defines: opts.defines, dialect: opts.dialect, restartNotes });
 
-  const own = new Map();
+  const own = new Map<string, ControlMethod>();
   const dispatcher = new Dispatcher(server, own, log);
   for (const [k, v] of coreMethods({
     server,
@@ -153,12 +152,8 @@ export async function startControl(server: ControlServer, cfg: LoadedConfig, opt
     reloadNow,
     call: (method, params = []) => dispatcher.call(method, params, { transport: 'internal' }),
     reload: async (reason) => {
-      try {
-        await reloadNow(reason);
-      } catch (e) {
-        const data = e instanceof RpcError ? (e.data as { errors?: string[]; diagnostics?: string } | undefined) : undefined;
-        log.error({ reason, err: (e as Error).message, errors: data?.errors, diagnostics: data?.diagnostics }, 'reload failed');
-      }
+      // the reloader logs the outcome either way
+      await reloadNow(reason).catch(() => undefined);
     },
     stop: async () => {
       await Promise.all(open.map((c) => c.close().catch(() => undefined)));

@@ -1,10 +1,11 @@
-// The headline: SIPp places calls at a steady rate through a spawned tser (stateless proxy
-// to a SIPp UAS: INVITE/180/200/ACK/BYE/200) while the routing script is reloaded at least
-// 10 times (control socket and SIGHUP, with failed reloads of a broken file in between).
-// Every call must complete on both sides: zero failed calls, zero unanswered transactions.
+// The headline: SIPp places calls at a steady rate through a spawned tser to a SIPp UAS
+// (INVITE/180/200/ACK/BYE/200), once as a stateless proxy and once with tm's t_relay, while
+// the routing script is reloaded 12 times (control socket and SIGHUP, with failed reloads
+// of a broken file in between). Every call must complete on both sides: zero failed calls,
+// zero unanswered transactions (tm: no 408/4xx/5xx transactions).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ReloadReport } from '../../src/control/reload.js';
 import { rpcCall } from '../../src/ctl/rpc-client.js';
 import { freePort, spawnTser, tempDir, type ChildProxy } from '../helpers/proxy.js';
@@ -20,7 +21,8 @@ let file: string;
 let socket: string;
 let port: number;
 let uasPort: number;
-let tser: ChildProxy;
+let tser: ChildProxy | null = null;
+let mode: 'stateless' | 'tm' = 'stateless';
 
 /** version v of the script: a different probe reply (so the route really changes) */
 const cfg = (v: number, broken = false) => `#!KAMAILIO
@@ -28,6 +30,7 @@ debug=0
 listen=udp:127.0.0.1:${port}
 loadmodule "sl.so"
 loadmodule "maxfwd.so"
+${mode === 'tm' ? 'loadmodule "tm.so"' : ''}
 
 request_route {
 	if (!mf_process_maxfwd_header("10")) {
@@ -40,7 +43,7 @@ request_route {
 	}
 	${broken ? 'this is not a statement' : ''}
 	rewritehostport("127.0.0.1:${uasPort}");
-	forward();
+	${mode === 'tm' ? 'if (!t_relay()) {\n\t\tsl_reply_error();\n\t}' : 'forward();'}
 }
 `;
 
@@ -51,7 +54,8 @@ async function probe(peer: UdpPeer, i: number): Promise<string> {
   return /^SIP\/2\.0 200 (.*)\r\n/.exec(r.text)?.[1] ?? '';
 }
 
-beforeAll(async () => {
+async function startTser(m: typeof mode): Promise<void> {
+  mode = m;
   dir = tempDir('tser-load-');
   file = join(dir, 'proxy.cfg');
   socket = join(dir, 'ctl');
@@ -67,14 +71,17 @@ beforeAll(async () => {
       await sleep(50);
     }
   }
+}
+
+afterEach(async () => {
+  await tser?.stop();
+  tser = null;
 });
 
-afterAll(async () => {
-  await tser.stop();
-});
-
-describe('reload under load', () => {
-  it(`${CALLS} SIPp calls at ${RATE} cps, 12+ reloads: zero failed calls, zero unanswered transactions`, { timeout: 120000 }, async () => {
+describe.each(['stateless', 'tm'] as const)('reload under load (%s)', (m) => {
+  it(`${CALLS} SIPp calls at ${RATE} cps, 12 reloads: zero failed calls, zero unanswered transactions`, { timeout: 120000 }, async () => {
+    await startTser(m);
+    const proxy = tser!;
     const uas = startSipp({ scenario: 'uas', port: uasPort, calls: CALLS, timeoutSec: 90 });
     await sleep(300);
     const uacDone = runSipp({
@@ -85,6 +92,8 @@ describe('reload under load', () => {
       timeoutSec: 90,
       args: ['-recv_timeout', '8000'],
     });
+    let trafficOver = false;
+    void uacDone.then(() => (trafficOver = true));
     const peer = await UdpPeer.open();
     const reports: ReloadReport[] = [];
     const failures: string[] = [];
@@ -95,7 +104,7 @@ describe('reload under load', () => {
         writeFileSync(file, cfg(v));
         if (v % 6 === 0) {
           // SIGHUP path: confirm by probing until the new version answers
-          tser.proc.kill('SIGHUP');
+          proxy.proc.kill('SIGHUP');
           sighups++;
           for (let i = 0; i < 60 && (await probe(peer, v * 100 + i)) !== `version ${v}`; i++) await sleep(50);
         } else {
@@ -117,6 +126,8 @@ describe('reload under load', () => {
     } finally {
       peer.close();
     }
+    // every reload happened while calls were still being placed
+    expect(trafficOver).toBe(false);
     const uac = await uacDone;
     // the UAS ends by itself after its last call (after SIPp's final wait for retransmissions)
     await new Promise<void>((resolve) => {
@@ -125,7 +136,7 @@ describe('reload under load', () => {
       setTimeout(resolve, 20000).unref();
     });
     const uasResult = await uas.stop();
-    const stats = (await rpcCall(socket, 'stats.fetch', ['core:'])) as Record<string, number>;
+    const stats = (await rpcCall(socket, 'stats.fetch', ['core:', 'tm:'])) as Record<string, number>;
 
     expect(reports.length + sighups).toBeGreaterThanOrEqual(12);
     for (const r of reports) expect(r.routes.modified).toEqual(['request_route']);
@@ -134,10 +145,18 @@ describe('reload under load', () => {
 
     expect({ failed: uac.failed, successful: uac.successful, exit: uac.exitCode }).toEqual({ failed: 0, successful: CALLS, exit: 0 });
     expect({ failed: uasResult.failed, successful: uasResult.successful }).toEqual({ failed: 0, successful: CALLS });
-    // every INVITE, ACK and BYE went through, every reply came back; nothing dropped
-    expect(stats['core.fwd_requests']).toBeGreaterThanOrEqual(3 * CALLS);
-    expect(stats['core.fwd_replies']).toBeGreaterThanOrEqual(3 * CALLS);
     expect(stats['core.drop_requests'] ?? 0).toBe(0);
-    expect(tser.output()).not.toMatch(/error while processing message/);
+    if (m === 'stateless') {
+      // every INVITE, ACK and BYE went through and every reply (180, 200, 200) came back
+      expect(stats['core.fwd_requests']).toBeGreaterThanOrEqual(3 * CALLS);
+      expect(stats['core.fwd_replies']).toBeGreaterThanOrEqual(3 * CALLS);
+    } else {
+      // one INVITE and one BYE transaction per call, all answered 2xx by the UAS, none timed out
+      expect(stats['tm.UAS_transactions']).toBe(2 * CALLS);
+      expect(stats['tm.2xx_transactions']).toBe(2 * CALLS);
+      for (const k of ['3xx', '4xx', '5xx', '6xx']) expect(stats[`tm.${k}_transactions`] ?? 0).toBe(0);
+      expect(stats['tm.relayed_replies']).toBeGreaterThanOrEqual(3 * CALLS);
+    }
+    expect(proxy.output()).not.toMatch(/error while processing message/);
   });
 });

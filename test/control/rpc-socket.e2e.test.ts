@@ -199,3 +199,15 @@ describe('ctl binrpc on TCP', () => {
     }
   });
 });
+
+describe('ctl mode', () => {
+  it('sets the permissions of the unix control socket', async () => {
+    const q = await startControlled(`#!KAMAILIO\nloadmodule "ctl.so"\nmodparam("ctl", "mode", 0660)\nrequest_route { exit; }\n`);
+    try {
+      expect(statSync(q.socket).mode & 0o777).toBe(0o660);
+      expect(await rpcCall(q.socket, 'core.echo', ['m'])).toEqual(['m']);
+    } finally {
+      await q.stop();
+    }
+  });
+});

@@ -79,10 +79,13 @@ describe('address table in MariaDB', () => {
   beforeAll(async () => {
     await recreateDatabase(DBNAME);
     db = openDb(url, log);
-    await createSchema(db, ['address']);
+    await createSchema(db, ['address', 'trusted']);
     await db.insert('address', { grp: 1, ip_addr: '10.0.0.5', mask: 32, port: 0, tag: 'db-acme' });
     await db.insert('address', { grp: 2, ip_addr: '172.16.0.0', mask: 12, port: 0, tag: null });
     await db.insert('address', { grp: 2, ip_addr: '172.16.0.0', mask: 99, port: 0, tag: 'bad-mask' });
+    await db.insert('trusted', { src_ip: '10.0.0.5', proto: 'any', from_pattern: '^sip:alice@example\\.com$', ruri_pattern: null, tag: 'peer-alice', priority: 1 });
+    await db.insert('trusted', { src_ip: '10.0.0.5', proto: 'tcp', from_pattern: null, ruri_pattern: null, tag: 'tcp-only', priority: 9 });
+    await db.insert('trusted', { src_ip: '10.0.0.6', proto: 'udp', from_pattern: '(bad', ruri_pattern: null, tag: 'bad-re', priority: 0 });
   });
 
   afterAll(async () => {
@@ -90,9 +93,9 @@ describe('address table in MariaDB', () => {
     await dropDatabase(DBNAME);
   });
 
-  async function start(): Promise<{ st: PermState }> {
+  async function start(extra = ''): Promise<{ st: PermState }> {
     const loaded = await loadConfig('t.cfg', {
-      text: headFor(`modparam("permissions", "db_url", "${url}")\nmodparam("permissions", "peer_tag_avp", "$avp(tag)")\nmodparam("permissions", "reload_delta", 0)`) + ROUTE,
+      text: headFor(`modparam("permissions", "db_url", "${url}")\nmodparam("permissions", "peer_tag_avp", "$avp(tag)")\nmodparam("permissions", "reload_delta", 0)${extra}`) + ROUTE,
     });
     if (loaded.bag.hasErrors) throw new Error(loaded.bag.format());
     const plan = loaded.modules.find((m) => m.def.name === 'permissions')!;
@@ -135,6 +138,34 @@ describe('address table in MariaDB', () => {
       expect(st.table.match(1, '10.0.0.5', 5060)?.tag).toBe('db-acme');
     } finally {
       await db.raw('RENAME TABLE address_moved TO address');
+      await permissions.destroy!(st);
+    }
+  });
+
+  it('allow_trusted matches source IP, protocol and From pattern (db_mode 0 and 1)', async () => {
+    const { MsgContext } = await import('../../src/script/context.js');
+    const { allowTrusted } = await import('../../modules/permissions/state.js');
+    for (const mode of [0, 1]) {
+      const { st } = await start(`\nmodparam("permissions", "db_mode", ${mode})`);
+      const ctxFor = (src: string) => {
+        const msg = sipRequest();
+        const rcv = { proto: 'udp' as const, srcIp: src, srcPort: 5060, local: { proto: 'udp' as const, ip: '127.0.0.1', port: 5060, af: 4 as const, advertiseHost: '127.0.0.1', advertisePort: 5060, id: 'x' }, connId: null, time: 0 };
+        return new MsgContext(msg, rcv, null as never, null as never, 1);
+      };
+      const c1 = ctxFor('10.0.0.5');
+      expect(await allowTrusted(c1, st)).toBe(1);
+      expect(c1.avps?.get('tag')).toEqual(['peer-alice']);
+      expect(await allowTrusted(ctxFor('10.0.0.5'), st, '10.0.0.5', 'udp', 'sip:bob@example.com')).toBe(-1);
+      expect(await allowTrusted(ctxFor('10.0.0.5'), st, '10.0.0.5', 'tcp', 'sip:bob@example.com')).toBe(1);
+      expect(await allowTrusted(ctxFor('10.0.0.6'), st)).toBe(-1);
+      if (mode === 1) {
+        const dump = (await permissions.rpc!['permissions.trustedDump']!.run(st, [])) as { tag: string }[];
+        expect(dump.map((d) => d.tag)).toEqual(['tcp-only', 'peer-alice']);
+        await db.insert('trusted', { src_ip: '10.0.0.7', proto: 'any', from_pattern: null, ruri_pattern: null, tag: 'late', priority: 0 });
+        expect(await allowTrusted(ctxFor('10.0.0.7'), st)).toBe(-1);
+        await permissions.rpc!['permissions.trustedReload']!.run(st, []);
+        expect(await allowTrusted(ctxFor('10.0.0.7'), st)).toBe(1);
+      }
       await permissions.destroy!(st);
     }
   });

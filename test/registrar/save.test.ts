@@ -204,7 +204,9 @@ describe('save() — Kamailio 5.6', () => {
 
   it('flag 0x04 keeps only the new binding', async () => {
     h = await harness(K('', 'save("location", "4"); exit;'));
-    await h.run(register({ contacts: ['<sip:a@h1>', '<sip:a@h2>'], cseq: 1 }));
+    await h.store.getDomain('location').insert('alice', { uri: 'sip:a@h0', expires: T0 + 600 });
+    await h.store.getDomain('location').insert('alice', { uri: 'sip:a@h1', expires: T0 + 600 });
+    await h.store.getDomain('location').insert('alice', { uri: 'sip:a@h2', expires: T0 + 600 });
     await h.run(register({ contacts: ['<sip:a@h3>'], cseq: 2 }));
     expect((await bindings()).map((c) => c.uri)).toEqual(['sip:a@h3']);
   });

@@ -123,6 +123,20 @@ describe('search, replace, search_append', () => {
   });
 });
 
+describe('CLI rewriting with $fn/$fU/$tU', () => {
+  it('display name and user assignments to From combine (the last one keeps the first)', async () => {
+    const r = await run(`$fn = "Acme Sales"; $fU = "442079460000";`);
+    expect(wire(r.ctx)).toContain('From: "Acme Sales" <sip:442079460000@example.com>;tag=ft1\r\n');
+  });
+
+  it('To user and From user can be rewritten in one request', async () => {
+    const r = await run(`$fU = "1000"; $tU = "442071234567"; subst_hf("From", '/example\\.com/carrier.test/', "f");`);
+    const out = wire(r.ctx);
+    expect(out).toContain('From: "Alice" <sip:1000@carrier.test>;tag=ft1\r\n');
+    expect(out).toContain('To: <sip:442071234567@example.com>\r\n');
+  });
+});
+
 describe('header helpers', () => {
   it('is_present_hf_re and remove_hf_re match header names', async () => {
     const r = await run(`if (is_present_hf_re("^X-P")) { remove_hf_re("^X-P"); sl_send_reply("200", "ok"); }`, {

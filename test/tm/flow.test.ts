@@ -91,6 +91,17 @@ failure_route[AGAIN] {
 }
 `;
 
+const KAM_NEWTRAN = `#!KAMAILIO
+loadmodule "sl.so"
+loadmodule "tm.so"
+request_route {
+  if ($rU == "silent") { t_newtran(); exit; }
+  if (!t_newtran()) { exit; }
+  append_to_reply("X-Why: test\\r\\n");
+  send_reply("404", "Not Found");
+}
+`;
+
 const UAC = 7000;
 const UAS = 8001;
 const UAS2 = 8002;
@@ -529,6 +540,65 @@ describe('errors and odd input', () => {
     const b = one(h.take(UAS));
     await h.receive(replyTo(b.msg, 500, 'Oops'), UAS);
     expect(h.take(UAC).map(status)).toEqual([100, 403]);
+  });
+});
+
+describe('odd reply sequences', () => {
+  test('a provisional after the final and a duplicate final are not relayed again', async () => {
+    const h = await harness(KAM);
+    const fwd = await call(h);
+    h.take(UAC);
+    await h.receive(replyTo(fwd.msg, 486, 'Busy Here'), UAS);
+    await h.receive(replyTo(fwd.msg, 180, 'Ringing'), UAS);
+    await h.receive(replyTo(fwd.msg, 486, 'Busy Here'), UAS);
+    expect(h.take(UAC).map(status)).toEqual([486]);
+    // the retransmitted final gets its ACK again
+    expect(h.take(UAS).map((s) => s.msg.method)).toEqual(['ACK', 'ACK']);
+  });
+
+  test('a final reply without To or with an unusual code still ends the branch', async () => {
+    const h = await harness(KAM);
+    const fwd = await call(h);
+    h.take(UAC);
+    await h.receive(replyTo(fwd.msg, 499, 'Odd').replace(/^To: .*\r\n/m, ''), UAS);
+    const r = one(h.take(UAC));
+    expect(status(r)).toBe(499);
+    expect(h.take(UAS).map((s) => s.msg.method)).toEqual(['ACK']);
+  });
+
+  test('max_inv_lifetime ends a call that keeps ringing', async () => {
+    const h = await harness(KAM, { tm: { max_inv_lifetime: 3000 } });
+    const fwd = await call(h);
+    await h.receive(replyTo(fwd.msg, 180, 'Ringing'), UAS);
+    h.take(UAC);
+    await h.advance(3100);
+    expect(h.take(UAC).map(status)).toEqual([408]);
+    expect(h.take(UAS).map((s) => s.msg.method)).toEqual(['CANCEL']);
+  });
+});
+
+describe('t_newtran and stateful replies', () => {
+  test('send_reply() answers statefully once t_newtran() made a transaction; retransmissions get it again', async () => {
+    const h = await harness(KAM_NEWTRAN);
+    const text = req({ method: 'MESSAGE', ruri: 'sip:x@127.0.0.1', branch: 'z9hG4bKmsg' });
+    await h.receive(text, UAC);
+    const r = one(h.take(UAC));
+    expect(status(r)).toBe(404);
+    expect(r.msg.to().tag).not.toBe('sltag.1');
+    expect(r.msg.value('x-why')).toBe('test');
+    const runs = h.scriptRuns;
+    await h.receive(text, UAC);
+    expect(h.scriptRuns).toBe(runs);
+    expect(h.take(UAC).map(status)).toEqual([404]);
+  });
+
+  test('a transaction the script never answers is released after max_noninv_lifetime', async () => {
+    const h = await harness(KAM_NEWTRAN, { tm: { max_noninv_lifetime: 2000 } });
+    await h.receive(req({ method: 'MESSAGE', ruri: 'sip:silent@127.0.0.1' }), UAC);
+    expect(h.tm.stats().current).toBe(1);
+    await h.advance(2100 + 5100);
+    expect(h.tm.stats().current).toBe(0);
+    expect(h.core.sent.length).toBe(0);
   });
 });
 
