@@ -37,13 +37,11 @@ export function onProbeResult(st: DsState, setid: number, uri: string, code: num
   updateState(st, setid, uri, state, 0, info);
 }
 
-let warnedNoTm = false;
-
 function pingOne(st: DsState, d: DsDest): void {
   const tm = st.tm();
   if (!tm) {
-    if (!warnedNoTm) st.log.error('dispatcher: ds_ping_interval is set but the tm module is not loaded; no keepalives are sent');
-    warnedNoTm = true;
+    if (!st.noTmWarned) st.log.error('dispatcher: ds_ping_interval is set but the tm module is not loaded; no keepalives are sent');
+    st.noTmWarned = true;
     return;
   }
   d.pinging = true;

@@ -44,6 +44,7 @@ export interface DsState {
   timers: NodeJS.Timeout[];
   /** tm's API, bound on first use (tm may be loaded after dispatcher) */
   tm: () => TmApi | undefined;
+  noTmWarned: boolean;
   rnd: () => number;
 }
 
@@ -77,6 +78,7 @@ export async function createState(
     callLoad: new CallLoad(() => st.sets, p.ds_hash_expire, p.ds_hash_initexpire),
     timers: [],
     tm: () => (tm ??= bindApi<TmApi>('tm')),
+    noTmWarned: false,
     rnd: Math.random,
   };
   if (p.db_url) {

@@ -37,9 +37,10 @@ export function compileRegex(src: string, flags: string): RegExp {
 /**
  * A regex argument compiled like Kamailio's fixup_regexp_* (icase, newline-sensitive).
  * Its kind is 'regex', so the compiler never expands `$` in it as a pseudo-variable.
+ * Compiled global once, so match loops need no copy; users reset lastIndex first.
  */
 export function reArg(flags = 'im'): ArgSpec<RegExp> {
-  return arg.custom<RegExp>('regex', (s) => compileRegex(s, flags));
+  return arg.custom<RegExp>('regex', (s) => compileRegex(s, flags + 'g'));
 }
 
 /** same regex with the global flag, for replace_all-style loops */

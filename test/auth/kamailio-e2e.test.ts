@@ -1,7 +1,7 @@
 // End to end with Kamailio 5.6's own default kamailio.cfg (WITH_MYSQL, WITH_AUTH,
 // WITH_USRLOCDB, WITH_ALIASDB) against the real MariaDB: auth_check/auth_challenge with
-// Kamailio codes, MD5 (SIPp) and SHA-256 (raw UDP digest client) phones on one proxy
-// offering both algorithms (RFC 8760), and alias_db_lookup routing a call.
+// Kamailio codes (SIPp phones), MD5 and SHA-256 phones (raw UDP digest client) on one
+// proxy offering both algorithms (RFC 8760), and alias_db_lookup routing a call.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -13,17 +13,20 @@ import { loadConfig } from '../../src/config/load.js';
 import { Server as ProxyServer } from '../../src/core/server.js';
 import { repoRoot, writeCfg } from '../helpers/proxy.js';
 import { runSipp, startSipp } from '../helpers/sipp.js';
-import { header, request, statusOf, UdpPeer } from '../helpers/sip-client.js';
+import { headers, request, statusOf, UdpPeer } from '../helpers/sip-client.js';
 import { dropDatabase, mysqlUrl, recreateDatabase } from '../helpers/mariadb.js';
 import { answer, parseChallenge } from './helpers.js';
 import { contactPort, expectPass, receivedStatuses, sipp } from './sipp-auth.js';
 
 const DBNAME = 'tser_test_auth_kamailio';
 const REALM = '127.0.0.1';
-let server: Server;
-let port: number;
+const servers: Server[] = [];
+/** default algorithm (MD5): SIPp only answers MD5 and only reads the first challenge */
+let port = 0;
+/** algorithms "SHA-256,MD5" */
+let bothPort = 0;
 
-async function start(extraModparams: string): Promise<void> {
+async function start(extraModparams: string): Promise<number> {
   let text = readFileSync(join(repoRoot, 'test/fixtures/kamailio-configs/kamailio.cfg'), 'utf8');
   text = text.replace('modparam("auth_db", "load_credentials", "")', `modparam("auth_db", "load_credentials", "")\n${extraModparams}`);
   const defines = new Map<string, string | true>([
@@ -35,9 +38,10 @@ async function start(extraModparams: string): Promise<void> {
   ]);
   const cfg = await loadConfig(writeCfg(text, 'kamailio.cfg'), { defines });
   if (cfg.bag.hasErrors) throw new Error(cfg.bag.format());
-  server = new ProxyServer(cfg, { listen: ['udp:127.0.0.1:0'], log: pino({ level: process.env.TSER_TEST_LOG ?? 'silent' }) });
+  const server = new ProxyServer(cfg, { listen: ['udp:127.0.0.1:0'], log: pino({ level: process.env.TSER_TEST_LOG ?? 'silent' }) });
   await server.start();
-  port = server.listens().find((s) => s.proto === 'udp')!.port;
+  servers.push(server);
+  return server.listens().find((s) => s.proto === 'udp')!.port;
 }
 
 beforeAll(async () => {
@@ -48,48 +52,55 @@ beforeAll(async () => {
   await db.insert('subscriber', { username: '1001', domain: REALM, password: 'password2' });
   await db.insert('dbaliases', { alias_username: 'sales', alias_domain: REALM, username: '1001', domain: REALM });
   await db.close();
-  await start('modparam("auth", "algorithms", "SHA-256,MD5")');
+  port = await start('');
+  bothPort = await start('modparam("auth", "algorithms", "SHA-256,MD5")');
 });
 afterAll(async () => {
-  await server?.stop();
+  for (const s of servers) await s.stop();
   await dropDatabase(DBNAME);
 });
 
+/** REGISTER with a digest client that answers the challenge of `algorithm` */
+async function registerWith(algorithm: 'MD5' | 'SHA-256', user: string, password: string): Promise<{ status: number; offered: string[] }> {
+  const peer = await UdpPeer.open();
+  try {
+    const reg = (cseq: number, auth?: string) =>
+      request({
+        method: 'REGISTER',
+        ruri: `sip:${REALM}:${bothPort}`,
+        port: peer.port,
+        callId: `${algorithm}-phone-${user}`,
+        cseq,
+        from: `<sip:${user}@${REALM}>`,
+        to: `<sip:${user}@${REALM}>`,
+        extra: auth ? [`Authorization: ${auth}`] : [],
+      });
+    await peer.send(reg(1), bothPort);
+    const ch401 = (await peer.next((m) => statusOf(m.text) === 401)).text;
+    const challenges = headers(ch401, 'WWW-Authenticate').map((v) => parseChallenge(`WWW-Authenticate: ${v}`));
+    // RFC 8760 §2.4: use the first challenge whose algorithm the phone supports
+    const ch = challenges.find((c) => c.algorithm === algorithm)!;
+    const auth = answer({ user, password, ch, method: 'REGISTER', uri: `sip:${REALM}:${bothPort}` });
+    await peer.send(reg(2, auth), bothPort);
+    const status = statusOf((await peer.next((m) => statusOf(m.text) >= 200)).text);
+    return { status, offered: challenges.map((c) => c.algorithm!) };
+  } finally {
+    peer.close();
+  }
+}
+
 describe('default kamailio.cfg with auth', () => {
-  test('an MD5-only phone (SIPp) registers although SHA-256 is offered first', async () => {
+  test('SIPp (MD5) registers: auth_check + auth_challenge("$fd", "0")', async () => {
     const r = await sipp('register-ok.xml', port, { user: '1000', password: 'password1' });
     expectPass(r);
-    const challenge = r.messages.split('message received')[1]!;
-    const offered = [...challenge.matchAll(/WWW-Authenticate: Digest [^\r\n]*algorithm=([A-Za-z0-9-]+)/g)].map((m) => m[1]);
-    expect(offered).toEqual(['SHA-256', 'MD5']);
-    expect(r.messages).toMatch(/algorithm=MD5/);
+    expect(r.messages).toMatch(/WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[^"]+"\r\n/);
   });
 
-  test('a SHA-256 phone registers on the same proxy (raw UDP digest client)', async () => {
-    const peer = await UdpPeer.open();
-    try {
-      const reg = (cseq: number, auth?: string) =>
-        request({
-          method: 'REGISTER',
-          ruri: `sip:${REALM}:${port}`,
-          port: peer.port,
-          callId: 'sha-256-phone',
-          cseq,
-          from: `<sip:1001@${REALM}>`,
-          to: `<sip:1001@${REALM}>`,
-          extra: auth ? [`Authorization: ${auth}`] : [],
-        });
-      await peer.send(reg(1), port);
-      const ch401 = (await peer.next((m) => statusOf(m.text) === 401)).text;
-      const first = parseChallenge(`WWW-Authenticate: ${header(ch401, 'WWW-Authenticate')!}`);
-      expect(first.algorithm).toBe('SHA-256');
-      const auth = answer({ user: '1001', password: 'password2', ch: first, method: 'REGISTER', uri: `sip:${REALM}:${port}` });
-      expect(auth).toMatch(/algorithm=SHA-256/);
-      await peer.send(reg(2, auth), port);
-      expect(statusOf((await peer.next((m) => statusOf(m.text) >= 200)).text)).toBe(200);
-    } finally {
-      peer.close();
-    }
+  test('one proxy, both algorithms offered (SHA-256 first): MD5 and SHA-256 phones both register', async () => {
+    const md5 = await registerWith('MD5', '1000', 'password1');
+    expect(md5).toEqual({ status: 200, offered: ['SHA-256', 'MD5'] });
+    expect((await registerWith('SHA-256', '1001', 'password2')).status).toBe(200);
+    expect((await registerWith('SHA-256', '1001', 'wrong')).status).toBe(401);
   });
 
   test('wrong password: auth_check fails, auth_challenge sends a fresh 401', async () => {

@@ -3,7 +3,8 @@
 // in $xavp and attrs_pvname, ds_is_from_list, and the RPC commands.
 import { afterEach, describe, expect, it } from 'vitest';
 import { DsFlag } from '../../modules/dispatcher/list.js';
-import { onProbeResult, shouldPing } from '../../modules/dispatcher/probe.js';
+import { onProbeResult, pingRound, shouldPing } from '../../modules/dispatcher/probe.js';
+import type { TmApi, UacRequest } from '../../modules/tm/api.js';
 import { rpc } from '../../modules/dispatcher/rpc.js';
 import { updateState } from '../../modules/dispatcher/state.js';
 import { harness, invite, listFile, type Harness } from './helpers.js';
@@ -133,6 +134,32 @@ describe('state machine', () => {
     expect(d().flags).toBe(DsFlag.INACTIVE | DsFlag.PROBING);
     onProbeResult(hh.st, 1, G1, 200, 'OK', true);
     expect(d().flags).toBe(DsFlag.PROBING);
+  });
+
+  it('sends keepalives through tm and applies the outcome; nothing breaks without tm', async () => {
+    const hh = await setup([`1 ${G1} 8`, `1 ${G2} 8`], 'modparam("dispatcher", "ds_probing_mode", 3)');
+    pingRound(hh.st); // no tm bound: logged once, no probe
+    expect(hh.st.noTmWarned).toBe(true);
+    const sent: UacRequest[] = [];
+    const fake = {
+      sendRequest: async (r: UacRequest) => {
+        sent.push(r);
+        return r.ruri === G1 ? { code: 408, reason: 'Request Timeout', reply: null } : { code: 200, reason: 'OK', reply: null };
+      },
+    } as unknown as TmApi;
+    hh.st.tm = () => fake;
+    pingRound(hh.st);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(sent.map((r) => [r.method, r.ruri, r.to, r.from]).sort()).toEqual([
+      ['OPTIONS', G1, G1, 'sip:dispatcher@localhost'],
+      ['OPTIONS', G2, G2, 'sip:dispatcher@localhost'],
+    ]);
+    const flags = () => hh.st.sets.get(1)!.dests.map((d) => [d.uri, d.flags]).sort();
+    expect(flags()).toEqual([
+      [G1, DsFlag.INACTIVE | DsFlag.PROBING],
+      [G2, DsFlag.PROBING],
+    ]);
+    expect(varOf(hh, 'down')).toBe(`down ${G1} 408`);
   });
 
   it('mode 0 probes only flagged destinations; disabled ones never', () => {
