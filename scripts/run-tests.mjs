@@ -15,7 +15,11 @@ let skipped = 0;
 if (existsSync(out)) {
   const res = JSON.parse(readFileSync(out, 'utf8'));
   passed = res.numPassedTests ?? 0;
-  failed = (res.numFailedTests ?? 0) + (res.numFailedTestSuites ?? 0);
+  // a file that fails without a failing test (import error, hook failure) counts as one
+  const brokenFiles = (res.testResults ?? []).filter(
+    (f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'),
+  ).length;
+  failed = (res.numFailedTests ?? 0) + brokenFiles;
   skipped = (res.numPendingTests ?? 0) + (res.numTodoTests ?? 0);
 } else {
   failed = 1;

@@ -4,7 +4,7 @@
 import { arg, defineModule, fn, optional, param, Route, type ArgSpec } from '../../src/core/module-api.js';
 import { ArgError } from '../../src/core/module-api.js';
 import type { MsgContext } from '../../src/script/context.js';
-import { AUTHORIZED_KEY, KAM_CODES, type AuthKind, type SecretLookup } from './api.js';
+import { KAM_CODES, type AuthKind, type SecretLookup } from './api.js';
 import { AuthCore, type AuthSettings } from './core.js';
 import { BASE_ALGORITHMS, parseAlgorithm, type BaseAlgorithm } from './digest.js';
 import { NonceSigner, secretFrom } from './nonce.js';
@@ -148,7 +148,6 @@ export default defineModule({
           return -1;
         }
         ctx.msg.removeHeader(a.hf);
-        ctx.setExt(AUTHORIZED_KEY, { ...a, consumed: true });
         return 1;
       },
     }),

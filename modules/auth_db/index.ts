@@ -201,7 +201,6 @@ export default defineModule({
     }
     return st;
   },
-  api: (st) => ({ verify: (ctx: MsgContext, realm: string, table: string, kind: AuthKind) => verify(ctx, st, realm, table, kind) }),
   destroy: (st) => st.db.close(),
   functions: {
     www_authorize: fn({

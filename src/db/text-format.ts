@@ -38,23 +38,23 @@ export function parseHeader(line: string): TextColumn[] {
 export function splitRow(line: string): (string | null)[] {
   const out: (string | null)[] = [];
   let cur = '';
-  let any = false;
+  let filled = false;
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
     if (c === '\\' && i + 1 < line.length) {
       const n = line[++i]!;
       cur += n === 'n' ? '\n' : n === 'r' ? '\r' : n === 't' ? '\t' : n === '0' ? '\0' : n;
-      any = true;
+      filled = true;
     } else if (c === ':') {
-      out.push(any ? cur : null);
+      out.push(filled ? cur : null);
       cur = '';
-      any = false;
+      filled = false;
     } else {
       cur += c;
-      any = true;
+      filled = true;
     }
   }
-  out.push(any ? cur : null);
+  out.push(filled ? cur : null);
   return out;
 }
 

@@ -105,12 +105,13 @@ describe.each([
   test('a call through the seed config: callee registers, caller authenticates (407), 200/ACK/BYE', async () => {
     const port = await proxy();
     const uasPort = contactPort();
-    const uas = startSipp({ scenario: 'uas', port: uasPort, timeoutSec: 30, args: ['-m', '1'] });
+    const uas = startSipp({ scenario: join(repoRoot, 'test/fixtures/sipp/auth/uas-call.xml'), port: uasPort, timeoutSec: 30, args: ['-m', '1'] });
     try {
       expectPass(await sipp('register-ok.xml', port, { user: '1001', password: 'password2', keys: { contact_port: String(uasPort) } }));
       const call = await sipp('uac-invite.xml', port, { user: '1000', password: 'password1', service: '1001' });
       expectPass(call);
       expect(call.messages).toMatch(/Proxy-Authenticate: Digest realm="127\.0\.0\.1"/);
+      expect((await uas.stop()).successful).toBe(1);
     } finally {
       await uas.stop();
     }
@@ -159,6 +160,32 @@ describe.each([
   test('one_time_nonce: a nonce used once is refused the second time', async () => {
     const port = await proxy({ extra: 'modparam("auth", "one_time_nonce", 1)' });
     expectPass(await sipp('register-stale.xml', port, { user: '1000', password: 'password1', args: ['-d', '10'] }));
+  });
+
+  test('malformed Authorization headers: SER answers 400, never crashes, keeps serving', async () => {
+    const port = await proxy();
+    const peer = await UdpPeer.open();
+    try {
+      const bad = [
+        'Digest username="1000, realm="127.0.0.1", nonce="x"',
+        `Digest username="${'x'.repeat(3000)}", realm="127.0.0.1", nonce="n", uri="sip:127.0.0.1", response="${'0'.repeat(32)}"`,
+        'Digest username="1000", realm="127.0.0.1", nonce="n", uri="sip:127.0.0.1", response="zz", qop=auth',
+        'Digest realm="127.0.0.1", realm="127.0.0.1"',
+      ];
+      for (const [i, value] of bad.entries()) {
+        const req = request({ method: 'REGISTER', ruri: `sip:127.0.0.1:${port}`, port: peer.port, cseq: i + 1, from: '<sip:1000@127.0.0.1>', to: '<sip:1000@127.0.0.1>', extra: [`Authorization: ${value}`] });
+        await peer.send(req, port);
+        const r = (await peer.next((m) => statusOf(m.text) >= 200)).text;
+        expect(r).toMatch(/^SIP\/2\.0 400 Bad Request - Malformed Credentials\r\n/);
+      }
+      // another realm's credentials are not ours: a normal challenge
+      const other = request({ method: 'REGISTER', ruri: `sip:127.0.0.1:${port}`, port: peer.port, from: '<sip:1000@127.0.0.1>', to: '<sip:1000@127.0.0.1>', extra: ['Authorization: Digest username="1000", realm="elsewhere", nonce="n", uri="sip:x", response="00"'] });
+      await peer.send(other, port);
+      expect(statusOf((await peer.next((m) => statusOf(m.text) >= 200)).text)).toBe(401);
+      expectPass(await sipp('register-ok.xml', port, { user: '1000', password: 'password1' }));
+    } finally {
+      peer.close();
+    }
   });
 
   test('tserctl round trip: add, register, passwd, the old password fails, the new one works', async () => {

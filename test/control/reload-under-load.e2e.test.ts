@@ -73,7 +73,8 @@ async function startTser(m: typeof mode): Promise<void> {
   }
 }
 
-afterEach(async () => {
+afterEach(async (t) => {
+  if (t.task.result?.state === 'fail') console.log(`tser output:\n${tser?.output().slice(-4000)}\nexit ${tser?.proc.exitCode} ${tser?.proc.signalCode}`);
   await tser?.stop();
   tser = null;
 });

@@ -59,27 +59,30 @@ export async function spawnTser(args: string[], env: Record<string, string> = {}
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((resolveStart, reject) => {
+    const giveUp = setTimeout(() => {
+      clearInterval(t);
+      proc.kill('SIGKILL');
+      reject(new Error(`tser did not start:\n${out}`));
+    }, 15000);
     const t = setInterval(() => {
       if (out.includes('tser started')) {
         clearInterval(t);
+        clearTimeout(giveUp);
         resolveStart();
       }
     }, 20);
     proc.once('exit', (code) => {
       clearInterval(t);
+      clearTimeout(giveUp);
       reject(new Error(`tser exited with ${code}:\n${out}`));
     });
-    setTimeout(() => {
-      clearInterval(t);
-      reject(new Error(`tser did not start:\n${out}`));
-    }, 15000).unref();
   });
   return {
     proc,
     output: () => out,
     stop: (signal = 'SIGTERM') =>
       new Promise((r) => {
-        if (proc.exitCode !== null) return r(proc.exitCode);
+        if (proc.exitCode !== null || proc.signalCode !== null) return r(proc.exitCode);
         proc.once('exit', (code) => r(code));
         proc.kill(signal);
       }),
