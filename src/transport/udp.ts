@@ -1,9 +1,27 @@
 // UDP listen sockets (dgram-as-promised for bind/send/close). Receiving uses the
 // 'message' event directly: the loop must not await one datagram before taking the next.
+import dns from 'node:dns';
+import { isIP } from 'node:net';
 import DgramAsPromised, { type SocketAsPromised } from 'dgram-as-promised';
 import type { ListenSocket, ReceiveInfo } from './types.js';
 
 export type OnDatagram = (buf: Buffer, rcv: ReceiveInfo) => void;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves the destination of every send through dns.lookup; destinations here are
+ * already IP addresses (the core resolves names first), so answer at once.
+ */
+function ipLookup(host: string, opts: dns.LookupOneOptions | LookupCallback, cb?: LookupCallback): void {
+  const callback = (typeof opts === 'function' ? opts : cb)!;
+  const family = isIP(host);
+  if (family) {
+    callback(null, host, family);
+    return;
+  }
+  dns.lookup(host, typeof opts === 'function' ? {} : opts, callback);
+}
 
 export class UdpListener {
   private readonly sock: SocketAsPromised;
@@ -15,7 +33,7 @@ export class UdpListener {
     onError: (err: Error) => void,
   ) {
     this.socket = socket;
-    this.sock = DgramAsPromised.createSocket({ type: socket.af === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    this.sock = DgramAsPromised.createSocket({ type: socket.af === 6 ? 'udp6' : 'udp4', reuseAddr: false, lookup: ipLookup });
     this.sock.socket.on('error', onError);
   }
 
