@@ -8,7 +8,7 @@ import type { MsgContext } from '../../src/script/context.js';
 import { formatUri, parseUri } from '../../src/sip/index.js';
 import { getRecords, setCount, setRecords, type DsRecord } from './failover.js';
 import { skipDst, type DsDest, type DsSet } from './list.js';
-import { writePv } from './pv-name.js';
+import { writePv } from '../../src/script/pv-target.js';
 import { Alg, failoverOrder, pickDest } from './select.js';
 import { updateState, type DsState } from './state.js';
 

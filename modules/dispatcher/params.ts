@@ -3,7 +3,7 @@
 // accepted and ignored so Kamailio configs load.
 import { param, type ParamValues } from '../../src/core/module-api.js';
 import { readPv } from '../../src/script/template.js';
-import { checkPvName } from './pv-name.js';
+import { checkPvName } from '../../src/script/pv-target.js';
 import { parseReplyCodes } from './ping-codes.js';
 
 function checkCodes(s: string): string | null {

@@ -16,7 +16,7 @@ import { buildSets, DsFlag, initRelativeWeights, skipDst, STATES_ALL, type DsDes
 import { ListError, queryDispatcher, readListFile, resolveAll, type RawDest } from './load.js';
 import type { DsParams } from './params.js';
 import { parseReplyCodes, type ReplyCodes } from './ping-codes.js';
-import { parsePvName, type PvTarget } from './pv-name.js';
+import { parsePvName, type PvTarget } from '../../src/script/pv-target.js';
 import { TemplateEval } from './template-eval.js';
 
 export interface DsTargets {

@@ -37,6 +37,12 @@ interface MaxfwdState {
 
 const fn = fnFor<MaxfwdState>();
 
+const processFn = fn({
+  args: [mfArg()],
+  routes: Route.REQUEST | Route.FAILURE,
+  run: (ctx, st, max) => processMaxfwd(ctx.msg, max, st.params.max_limit),
+});
+
 export default defineModule({
   name: 'maxfwd',
   doc: 'Max-Forwards checks',
@@ -46,21 +52,10 @@ export default defineModule({
     st.params = params;
   },
   functions: {
-    mf_process_maxfwd_header: fn({
-      args: [mfArg()],
-      routes: Route.REQUEST | Route.FAILURE,
-      run: (ctx, st, max) => processMaxfwd(ctx.msg, max, st.params.max_limit),
-    }),
-    maxfwd_process: fn({
-      args: [mfArg()],
-      routes: Route.REQUEST | Route.FAILURE,
-      run: (ctx, st, max) => processMaxfwd(ctx.msg, max, st.params.max_limit),
-    }),
-    process_maxfwd: fn({
-      args: [mfArg()],
-      routes: Route.REQUEST | Route.FAILURE,
-      run: (ctx, st, max) => processMaxfwd(ctx.msg, max, st.params.max_limit),
-    }),
+    // SER 0.9 name, Kamailio name and alias: one function
+    mf_process_maxfwd_header: processFn,
+    maxfwd_process: processFn,
+    process_maxfwd: processFn,
     is_maxfwd_lt: fn({
       args: [mfArg()],
       routes: REQ_FAIL_BRANCH,

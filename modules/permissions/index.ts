@@ -7,7 +7,7 @@ import {
 } from '../../src/core/module-api.js';
 import type { MsgContext } from '../../src/script/context.js';
 import { allowTrusted, createState, reloadAddresses, reloadTrusted, type PermState } from './state.js';
-import { checkPvName, writePv } from './pv-name.js';
+import { checkPvName, writePv } from '../../src/script/pv-target.js';
 
 export const params = {
   db_url: param.str(''),

@@ -11,7 +11,7 @@ import type { MsgContext } from '../../src/script/context.js';
 import { checkVersion } from '../../src/db/schema.js';
 import { AddressTable, type AddressRow } from './address-table.js';
 import type { PermParams } from './index.js';
-import { parsePvName, writePv, type PvTarget } from './pv-name.js';
+import { parsePvName, writePv, type PvTarget } from '../../src/script/pv-target.js';
 import { queryAddressRows, readAddressFile } from './source.js';
 import { matchTrusted, queryTrusted, type TrustedCols, type TrustedRule } from './trusted.js';
 

@@ -41,6 +41,12 @@ export function slReply(ctx: MsgContext, st: SlState, code: number, reason: stri
 
 const fn = fnFor<SlState>();
 
+const slSendReply = fn({
+  args: [replyCode(), arg.str()],
+  routes: REQ_FAIL_BRANCH,
+  run: (ctx, st, code, reason) => slReply(ctx, st, code, reason),
+});
+
 export default defineModule({
   name: 'sl',
   doc: 'stateless replies',
@@ -70,16 +76,8 @@ export default defineModule({
     },
   },
   functions: {
-    sl_send_reply: fn({
-      args: [replyCode(), arg.str()],
-      routes: REQ_FAIL_BRANCH,
-      run: (ctx, st, code, reason) => slReply(ctx, st, code, reason),
-    }),
-    sl_reply: fn({
-      args: [replyCode(), arg.str()],
-      routes: REQ_FAIL_BRANCH,
-      run: (ctx, st, code, reason) => slReply(ctx, st, code, reason),
-    }),
+    sl_send_reply: slSendReply,
+    sl_reply: slSendReply,
     sl_reply_error: fn({
       args: [],
       routes: REQ_FAIL_BRANCH,

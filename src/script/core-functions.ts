@@ -322,6 +322,7 @@ export const coreModule = defineModule({
       args: [arg.str()],
       routes: REQ_FAIL_BRANCH,
       run: (ctx, _s, uri) => {
+        if (!/^(sips?|tel):/i.test(uri)) return Ret.FALSE;
         ctx.dstUri = uri;
         return Ret.OK;
       },

@@ -2,7 +2,7 @@
 // addr is an IP, `[ipv6]`, `*`/0.0.0.0, localhost, or an interface name.
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { ListenSocket, Proto } from './types.js';
+import { socketId, type ListenSocket, type Proto } from './types.js';
 
 export interface ListenSpec {
   protos: Proto[];
@@ -73,7 +73,7 @@ export function expandListen(spec: ListenSpec, defaultPort: number, disableTcp: 
         af,
         advertiseHost: spec.advertise?.host ?? (af === 6 ? `[${ip}]` : ip),
         advertisePort: spec.advertise?.port ?? port,
-        id: `${proto}:${ip}:${port}`,
+        id: socketId(proto, ip, port),
       });
     }
   }

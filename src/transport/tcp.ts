@@ -1,7 +1,7 @@
 // SIP over TCP (RFC 3261 §18.3): messages framed by Content-Length, connections kept and
 // reused for replies and for later requests to the same peer.
 import net from 'node:net';
-import type { ListenSocket, ReceiveInfo } from './types.js';
+import { socketId, type ListenSocket, type ReceiveInfo } from './types.js';
 
 export type OnStreamMessage = (buf: Buffer, rcv: ReceiveInfo) => void;
 
@@ -56,7 +56,7 @@ export class TcpTransport {
         ...socket,
         port: addr.port,
         advertisePort: socket.advertisePort === 0 ? addr.port : socket.advertisePort,
-        id: `tcp:${socket.ip}:${addr.port}`,
+        id: socketId('tcp', socket.ip, addr.port),
       };
     }
     this.servers.push(entry);

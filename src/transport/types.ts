@@ -36,3 +36,8 @@ export interface Destination {
   /** send through this TCP connection when set (replies) */
   connId?: number | null;
 }
+
+/** "udp:1.2.3.4:5060" / "tcp:[::1]:5060" */
+export function socketId(proto: Proto, ip: string, port: number): string {
+  return `${proto}:${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+}

@@ -3,7 +3,7 @@
 import dns from 'node:dns';
 import { isIP } from 'node:net';
 import DgramAsPromised, { type SocketAsPromised } from 'dgram-as-promised';
-import type { ListenSocket, ReceiveInfo } from './types.js';
+import { socketId, type ListenSocket, type ReceiveInfo } from './types.js';
 
 export type OnDatagram = (buf: Buffer, rcv: ReceiveInfo) => void;
 
@@ -46,7 +46,7 @@ export class UdpListener {
         ...this.socket,
         port,
         advertisePort: this.socket.advertisePort === 0 ? port : this.socket.advertisePort,
-        id: `udp:${this.socket.ip}:${port}`,
+        id: socketId('udp', this.socket.ip, port),
       };
     }
     this.sock.socket.setRecvBufferSize?.(4 * 1024 * 1024);

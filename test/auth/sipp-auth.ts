@@ -1,8 +1,6 @@
 // Shared by the auth end-to-end tests: the seed's config (SER 0.9 tutorial, chapter 7) with
 // a test db_url, and a SIPp runner for the scenarios in test/fixtures/sipp/auth that keeps
 // SIPp's message trace for assertions.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/proxy.js';
 import { runSipp, type SippResult } from '../helpers/sipp.js';
@@ -137,11 +135,6 @@ route[3] {
 `;
 }
 
-export interface SippRun extends SippResult {
-  /** SIPp's -trace_msg log: every message sent and received */
-  messages: string;
-}
-
 let nextPort = 20000 + (process.pid % 1000) * 10;
 
 /** a fresh port number for a SIPp Contact or UAS */
@@ -149,32 +142,32 @@ export function contactPort(): number {
   return nextPort++;
 }
 
-/** run one SIPp scenario from test/fixtures/sipp/auth against the proxy */
-export async function sipp(
+/** run one SIPp scenario from test/fixtures/sipp/auth against the proxy, keeping its message trace */
+export function sipp(
   scenario: string,
   port: number,
   o: { user: string; password: string; from?: string; to?: string; keys?: Record<string, string>; args?: string[]; service?: string },
-): Promise<SippRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'tser-sipp-auth-'));
-  const msgFile = join(dir, 'messages.log');
-  const keys: Record<string, string> = {
-    from_user: o.from ?? o.user,
-    to_user: o.to ?? o.user,
-    contact_port: String(contactPort()),
-    ...o.keys,
-  };
-  const args = ['-au', o.user, '-ap', o.password, '-trace_msg', '-message_file', msgFile, ...(o.service ? ['-s', o.service] : [])];
-  for (const [k, v] of Object.entries(keys)) args.push('-key', k, v);
-  const r = await runSipp({ scenario: join(FIX, scenario), target: `127.0.0.1:${port}`, calls: 1, timeoutSec: 20, args: [...args, ...(o.args ?? [])] });
-  return { ...r, messages: existsSync(msgFile) ? readFileSync(msgFile, 'latin1') : '' };
+): Promise<SippResult> {
+  const keys = { from_user: o.from ?? o.user, to_user: o.to ?? o.user, contact_port: String(contactPort()), ...o.keys };
+  return runSipp({
+    scenario: join(FIX, scenario),
+    target: `127.0.0.1:${port}`,
+    calls: 1,
+    timeoutSec: 20,
+    auth: { user: o.user, password: o.password },
+    traceMsg: true,
+    service: o.service,
+    keys,
+    args: o.args,
+  });
 }
 
-export function expectPass(r: SippRun): void {
+export function expectPass(r: SippResult): void {
   if (r.exitCode !== 0 || r.successful !== 1) throw new Error(`SIPp failed (exit ${r.exitCode}):\n${r.output.slice(-1500)}\n--- messages ---\n${r.messages.slice(-4000)}`);
 }
 
 /** status lines of the replies SIPp received, in order */
-export function receivedStatuses(r: SippRun): string[] {
+export function receivedStatuses(r: SippResult): string[] {
   return [...r.messages.matchAll(/message received[^\n]*\n+(SIP\/2\.0 \d{3}[^\r\n]*)/g)].map((m) => m[1]!);
 }
 

@@ -1,9 +1,10 @@
 // SIPp processes standing in for carrier gateways and a customer switch. Gateways trace the
 // messages they receive, so a test can count the INVITEs (by Call-ID) each one was sent.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, tempDir } from '../helpers/proxy.js';
+import { repoRoot } from '../helpers/proxy.js';
+import { runSipp, startSippUas } from '../helpers/sipp.js';
 
 export const scenarios = join(repoRoot, 'test/dispatcher/sipp');
 
@@ -29,14 +30,8 @@ function received(file: string): string[] {
 
 /** a SIPp UAS on 127.0.0.1:port running one of the gateway scenarios */
 export async function startGateway(port: number, scenario = 'gateway.xml'): Promise<Gateway> {
-  const dir = tempDir('tser-gw-');
-  const log = join(dir, 'messages.log');
-  const proc = spawn(
-    'sipp',
-    ['-sf', join(scenarios, scenario), '-i', '127.0.0.1', '-p', String(port), '-m', '100000', '-timeout', '600s', '-nostdin', '-trace_msg', '-message_file', log],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] },
-  );
-  await new Promise((r) => setTimeout(r, 400));
+  const run = await startSippUas({ scenario: join(scenarios, scenario), port, calls: 100000, timeoutSec: 600, traceMsg: true }, 400);
+  const { proc, messageFile: log } = run;
   if (proc.exitCode !== null) throw new Error(`sipp gateway on ${port} exited with ${proc.exitCode}`);
   return {
     port,
@@ -53,10 +48,8 @@ export async function startGateway(port: number, scenario = 'gateway.xml'): Prom
     count: (method) => received(log).filter((m) => m.startsWith(`${method} `)).length,
     messages: (method) => received(log).filter((m) => m.startsWith(`${method} `)),
     stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const gone = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGKILL');
-      await gone;
+      run.kill();
+      await run.done;
     },
   };
 }
@@ -83,33 +76,20 @@ export interface CallerOpts {
 }
 
 /** run the caller scenario to completion: `calls` calls to number `service` at `rate` cps */
-export function runCaller(proxyPort: number, o: CallerOpts): Promise<CallerResult> {
-  const dir = tempDir('tser-caller-');
-  const args = [
-    '-sf', join(scenarios, o.auth ? 'caller-auth.xml' : 'caller.xml'),
-    '-i', o.ip ?? '127.0.0.1',
-    '-key', 'cli', o.cli ?? '1000',
-    ...(o.auth ? ['-au', o.auth.user, '-ap', o.auth.password] : []),
-    '-p', String(o.port ?? 0),
-    '-s', o.service,
-    '-m', String(o.calls),
-    '-r', String(o.rate ?? 50),
-    '-l', String(o.limit ?? 50),
-    '-timeout', `${o.timeoutS ?? 60}s`,
-    '-timeout_error',
-    '-nostdin',
-    '-trace_err',
-    '-error_file', join(dir, 'errors.log'),
-    `127.0.0.1:${proxyPort}`,
-  ];
-  const proc = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => {
-    proc.once('exit', (code) => {
-      const f = join(dir, 'errors.log');
-      resolve({ code, out: out.slice(-3000), errors: existsSync(f) ? readFileSync(f, 'utf8').slice(0, 3000) : '' });
-    });
+export async function runCaller(proxyPort: number, o: CallerOpts): Promise<CallerResult> {
+  const r = await runSipp({
+    scenario: join(scenarios, o.auth ? 'caller-auth.xml' : 'caller.xml'),
+    target: `127.0.0.1:${proxyPort}`,
+    ip: o.ip,
+    port: o.port,
+    keys: { cli: o.cli ?? '1000' },
+    auth: o.auth,
+    service: o.service,
+    calls: o.calls,
+    rate: o.rate ?? 50,
+    limit: o.limit ?? 50,
+    timeoutSec: o.timeoutS ?? 60,
+    timeoutError: true,
   });
+  return { code: r.exitCode, out: r.output.slice(-3000), errors: r.errors.slice(0, 3000) };
 }

@@ -10,8 +10,8 @@ import { openDb } from '../../src/db/open.js';
 import { createSchema } from '../../src/db/schema.js';
 import type { Db } from '../../src/db/db.js';
 import { dropDatabase, mysqlUrl, recreateDatabase } from '../helpers/mariadb.js';
-import { freePort, spawnTser, tempDir, writeCfg, type ChildProxy } from '../helpers/proxy.js';
-import { kill, sipp, sippUas, type SippRun } from './sipp.js';
+import { freePort, repoRoot, spawnTser, tempDir, writeCfg, type ChildProxy } from '../helpers/proxy.js';
+import { expectSippPassed, startSipp, startSippUas, type SippOptions } from '../helpers/sipp.js';
 
 const DB = 'tser_test_usrloc';
 const URL = mysqlUrl(DB);
@@ -146,19 +146,23 @@ async function rows(table = 'location') {
   return db.query(table, { where: {} });
 }
 
-async function expectPassed(run: SippRun, what: string): Promise<void> {
-  const r = await run.done;
-  if (r.code !== 0) throw new Error(`${what}: SIPp exit ${r.code}\n${r.errors}\n${r.out.slice(-2000)}`);
-}
+/** one call of a scenario from test/fixtures/sipp/registrar; reaching -timeout is a failure */
+const scenario = (file: string, o: Partial<SippOptions> = {}): SippOptions => ({
+  scenario: join(repoRoot, 'test/fixtures/sipp/registrar', file),
+  calls: 1,
+  timeoutSec: 20,
+  timeoutError: true,
+  ...o,
+});
 
 async function call(tserPort: number, uasPort: number, user: string): Promise<void> {
-  const uas = await sippUas('uas-invite.xml', { port: uasPort });
+  const uas = await startSippUas(scenario('uas-invite.xml', { port: uasPort }));
   try {
-    const uac = await sipp({ scenario: 'uac-invite.xml', remote: `127.0.0.1:${tserPort}`, service: user });
-    await expectPassed(uac, `INVITE ${user}`);
-    await expectPassed(uas, 'UAS');
+    const uac = startSipp(scenario('uac-invite.xml', { target: `127.0.0.1:${tserPort}`, service: user }));
+    await expectSippPassed(uac, `INVITE ${user}`);
+    await expectSippPassed(uas, 'UAS');
   } finally {
-    kill(uas);
+    uas.kill();
   }
 }
 
@@ -176,12 +180,8 @@ describe.each([1, 2, 3])('seed config, usrloc db_mode %i', (mode) => {
     const cfg = writeCfg(seedCfg(mode, port));
     tser = await start(cfg);
 
-    const reg = await sipp({
-      scenario: 'register.xml',
-      remote: `127.0.0.1:${port}`,
-      keys: { reg_user: '1000', contact_port: uasPort, reg_expires: 3600 },
-    });
-    await expectPassed(reg, 'REGISTER');
+    const reg = startSipp(scenario('register.xml', { target: `127.0.0.1:${port}`, keys: { reg_user: '1000', contact_port: uasPort, reg_expires: 3600 } }));
+    await expectSippPassed(reg, 'REGISTER');
     // write-through and DB-only write at once; write-back waits for the timer or shutdown
     if (mode !== 2) expect(await rows()).toHaveLength(1);
 

@@ -1,33 +1,42 @@
 // End-to-end: SIPp caller and callees through a real tser (UDP and TCP sockets) running a
 // Kamailio-style config and the seed's SER 0.9 config (relay part, registrar without auth).
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { freePort, startProxy } from '../helpers/proxy.js';
+import { join } from 'node:path';
+import { freePort, repoRoot, startProxy } from '../helpers/proxy.js';
 import { UdpPeer, request, statusOf } from '../helpers/sip-client.js';
 import type { Server } from '../../src/core/server.js';
-import { sipp, sippUas, stop, type SippRun } from './sipp.js';
+import { expectSippPassed, startSipp, startSippUas, type SippOptions, type SippRun } from '../helpers/sipp.js';
 
 const running: SippRun[] = [];
 afterEach(() => {
-  for (const r of running.splice(0)) stop(r);
+  for (const r of running.splice(0)) r.kill();
 });
 
-async function uas(scenario: string, port: number, o: { pauseMs?: number; transport?: 't1' } = {}): Promise<SippRun> {
-  const r = await sippUas(scenario, { port, pauseMs: o.pauseMs, transport: o.transport });
+/** one call of a scenario from test/fixtures/sipp/tm; reaching -timeout is a failure */
+const scenario = (file: string, o: Partial<SippOptions>): SippOptions => ({
+  scenario: join(repoRoot, 'test/fixtures/sipp/tm', file),
+  calls: 1,
+  timeoutSec: 20,
+  timeoutError: true,
+  transport: 'u1',
+  maxRecvLoops: 1000,
+  ...o,
+});
+
+async function uas(file: string, port: number, o: { pauseMs?: number; transport?: 't1' } = {}): Promise<SippRun> {
+  const r = await startSippUas(scenario(file, { port, pauseMs: o.pauseMs, transport: o.transport ?? 'u1' }));
   running.push(r);
   return r;
 }
 
-async function uac(scenario: string, proxyPort: number, service: string, o: { transport?: 't1' } = {}): Promise<SippRun> {
-  const r = await sipp({ scenario, remote: `127.0.0.1:${proxyPort}`, service, transport: o.transport });
+async function uac(file: string, proxyPort: number, service: string, o: { transport?: 't1' } = {}): Promise<SippRun> {
+  const r = startSipp(scenario(file, { target: `127.0.0.1:${proxyPort}`, service, transport: o.transport ?? 'u1' }));
   running.push(r);
   return r;
 }
 
 async function passes(...runs: SippRun[]): Promise<void> {
-  const results = await Promise.all(runs.map((r) => r.done));
-  for (const r of results) {
-    if (r.code !== 0) throw new Error(`SIPp failed (${r.code}):\n${r.errors}\n${r.out.slice(-3000)}`);
-  }
+  await Promise.all(runs.map((r) => expectSippPassed(r)));
 }
 
 /** wait until every transaction went through its wait timer */

@@ -1,7 +1,7 @@
-// Module parameters that name a variable to write (peer_tag_avp = "$avp(tag)"): parsed once,
-// written per message with the same semantics as the core's $avp/$var setters.
-import type { PvValue } from '../../src/core/module-api.js';
-import type { MsgContext } from '../../src/script/context.js';
+// Module parameters that name a variable to write (dispatcher attrs_pvname, permissions
+// peer_tag_avp, ...): parsed once at load, written per message like the core setters.
+import type { PvValue } from '../core/module-api.js';
+import type { MsgContext } from './context.js';
 
 export type PvTarget = { kind: 'avp'; key: string } | { kind: 'var'; name: string };
 
