@@ -118,7 +118,7 @@ describe('default kamailio.cfg with auth', () => {
 
   test('alias_db_lookup: a call to sales@ reaches the registered 1001', async () => {
     const uasPort = contactPort();
-    const uas = startSipp({ scenario: join(repoRoot, 'test/fixtures/sipp/auth/uas-call.xml'), port: uasPort, timeoutSec: 30, args: ['-m', '1'] });
+    const uas = startSipp({ scenario: join(repoRoot, 'test/fixtures/sipp/auth/uas-call.xml'), port: uasPort, timeoutSec: 30, calls: 1 });
     try {
       expectPass(await sipp('register-ok.xml', port, { user: '1001', password: 'password2', keys: { contact_port: String(uasPort) } }));
       expectPass(await sipp('uac-call.xml', port, { user: 'caller', password: '-', service: 'sales' }));

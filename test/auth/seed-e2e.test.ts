@@ -105,7 +105,7 @@ describe.each([
   test('a call through the seed config: callee registers, caller authenticates (407), 200/ACK/BYE', async () => {
     const port = await proxy();
     const uasPort = contactPort();
-    const uas = startSipp({ scenario: join(repoRoot, 'test/fixtures/sipp/auth/uas-call.xml'), port: uasPort, timeoutSec: 30, args: ['-m', '1'] });
+    const uas = startSipp({ scenario: join(repoRoot, 'test/fixtures/sipp/auth/uas-call.xml'), port: uasPort, timeoutSec: 30, calls: 1 });
     try {
       expectPass(await sipp('register-ok.xml', port, { user: '1001', password: 'password2', keys: { contact_port: String(uasPort) } }));
       const call = await sipp('uac-invite.xml', port, { user: '1000', password: 'password1', service: '1001' });

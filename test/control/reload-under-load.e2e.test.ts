@@ -91,7 +91,7 @@ describe.each(['stateless', 'tm'] as const)('reload under load (%s)', (m) => {
       calls: CALLS,
       rate: RATE,
       timeoutSec: 90,
-      args: ['-recv_timeout', '8000'],
+      recvTimeoutMs: 8000,
     });
     let trafficOver = false;
     void uacDone.then(() => (trafficOver = true));

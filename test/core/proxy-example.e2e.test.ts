@@ -73,14 +73,16 @@ describe('examples/proxy.cfg (npm start)', () => {
         scenario: scen('register-auth.xml'),
         target: `127.0.0.1:${port}`,
         calls: 1,
-        args: ['-key', 'user', 'alice', '-au', 'alice', '-ap', 'alice-secret', '-key', 'cport', String(uasPort), '-key', 'expires', '600'],
+        keys: { user: 'alice', cport: uasPort, expires: 600 },
+        auth: { user: 'alice', password: 'alice-secret' },
       });
       expect(reg.successful, reg.output).toBe(1);
       const call = await runSipp({
         scenario: scen('call-auth.xml'),
         target: `127.0.0.1:${port}`,
         calls: 1,
-        args: ['-key', 'user', 'bob', '-au', 'bob', '-ap', 'bob-secret', '-key', 'callee', 'alice'],
+        keys: { user: 'bob', callee: 'alice' },
+        auth: { user: 'bob', password: 'bob-secret' },
       });
       expect(call.successful, call.output).toBe(1);
     } finally {

@@ -8,20 +8,10 @@ import { Route } from '../../src/core/module-api.js';
 import { MsgContext } from '../../src/script/context.js';
 import type { Script } from '../../src/script/script.js';
 import type { SipMessage } from '../../src/sip/message.js';
-import type { ListenSocket, ReceiveInfo } from '../../src/transport/types.js';
+import type { ReceiveInfo } from '../../src/transport/types.js';
 import type { DsState } from '../../modules/dispatcher/state.js';
-import { fakeCore, sipRequest, type Recorded } from '../helpers/offline.js';
+import { fakeCore, local, sipRequest, type Recorded } from '../helpers/offline.js';
 import { tempDir } from '../helpers/proxy.js';
-
-export const local: ListenSocket = {
-  proto: 'udp',
-  ip: '127.0.0.1',
-  port: 5060,
-  af: 4,
-  advertiseHost: '127.0.0.1',
-  advertisePort: 5060,
-  id: 'udp:127.0.0.1:5060',
-};
 
 export function listFile(lines: string[]): string {
   const f = join(tempDir('tser-ds-'), 'dispatcher.list');

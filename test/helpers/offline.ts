@@ -15,7 +15,8 @@ export interface Recorded {
   forwards: { target: string | null; ruri: string; du: string | null }[];
 }
 
-const local: ListenSocket = {
+/** the proxy's one socket in offline runs */
+export const local: ListenSocket = {
   proto: 'udp',
   ip: '127.0.0.1',
   port: 5060,

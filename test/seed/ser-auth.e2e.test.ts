@@ -54,7 +54,8 @@ async function register(user: string, pass: string, cport: number) {
     scenario: scen('register-auth.xml'),
     target: `127.0.0.1:${port}`,
     calls: 1,
-    args: ['-key', 'user', user, '-au', user, '-ap', pass, '-key', 'cport', String(cport), '-key', 'expires', '3600'],
+    keys: { user, cport, expires: 3600 },
+    auth: { user, password: pass },
     timeoutSec: 15,
   });
 }
@@ -64,7 +65,8 @@ async function call(user: string, pass: string, callee: string) {
     scenario: scen('call-auth.xml'),
     target: `127.0.0.1:${port}`,
     calls: 1,
-    args: ['-key', 'user', user, '-au', user, '-ap', pass, '-key', 'callee', callee],
+    keys: { user, callee },
+    auth: { user, password: pass },
     timeoutSec: 15,
   });
 }
