@@ -58,7 +58,6 @@ export function looseRoute(ctx: MsgContext): number {
     return hasToTag(ctx) ? 1 : -3;
   }
   ctx.setExt('rr.ftag', firstUri!.params.find(([k]) => k === 'ftag')?.[1] ?? null);
-  ctx.setExt('rr.params', null);
   entries = entries.slice(1);
   // double Record-Route: our second entry (other transport/interface) follows
   if (entries.length > 0 && isMine(ctx, parseUri(uriOfRoute(entries[0]!)))) entries = entries.slice(1);

@@ -16,7 +16,7 @@ import { resolveUri } from './resolve.js';
 import type { LoadedConfig, ModulePlan, GlobalValue } from '../config/load.js';
 import { MsgContext } from '../script/context.js';
 import { Script } from '../script/script.js';
-import { SipMessage, buildReply, formatVia, parseUri } from '../sip/index.js';
+import { SipMessage, buildReply, formatVia } from '../sip/index.js';
 import { SipParseError } from '../sip/types.js';
 import { UdpListener } from '../transport/udp.js';
 import { TcpTransport } from '../transport/tcp.js';
@@ -573,4 +573,3 @@ function replaceTopVia(msg: SipMessage, via: ReturnType<SipMessage['topVia']>): 
   msg.setHeaderValue(hf, text + rest);
 }
 
-export { parseUri };

@@ -6,14 +6,15 @@ import type * as A from '../config/ast.js';
 import type { DiagnosticBag } from '../config/diagnostics.js';
 import { closest, locText } from '../config/diagnostics.js';
 import type { Dialect } from '../core/dialect.js';
-import { ArgError, type ArgSpec, type FunctionSpec, type PvSpec, type PvValue, Route } from '../core/module-api.js';
+import { ArgError, type ArgSpec, type FunctionSpec, type PvSpec, Route } from '../core/module-api.js';
 import { parseUri } from '../sip/index.js';
 import { type MsgContext, RunFlag } from './context.js';
 import { compileTransform, PvError, resolveCorePv, type PvAccess, type PvRefSpec, type VarStore } from './pv.js';
 import type { CompiledRoute, Exec, RouteTables } from './script.js';
 import { parseTemplate } from './template.js';
+import { binaryFn, isPromise, lift, toInt, toStr, truthy, type Val } from './values.js';
+import { sequence, sequenceFrom, type Compiled } from './sequence.js';
 
-type Val = PvValue;
 type Ev = (ctx: MsgContext) => Val | Promise<Val>;
 type Cond = (ctx: MsgContext) => boolean | Promise<boolean>;
 
@@ -49,30 +50,6 @@ export interface CompileEnv {
 
 // ---------------- helpers ----------------
 
-function isPromise<T>(x: T | Promise<T>): x is Promise<T> {
-  return typeof x === 'object' && x !== null && typeof (x as Promise<T>).then === 'function';
-}
-
-/** numeric truth of a value: >0 true (function-call convention) */
-function truthy(v: Val): boolean {
-  if (v === null) return false;
-  if (typeof v === 'number') return v > 0;
-  if (v === '') return false;
-  const n = Number(v);
-  return Number.isNaN(n) ? true : n > 0;
-}
-
-function toInt(v: Val): number {
-  if (v === null) return 0;
-  if (typeof v === 'number') return v;
-  const n = Number.parseInt(v, 10);
-  return Number.isNaN(n) ? 0 : n;
-}
-
-function toStr(v: Val): string {
-  return v === null ? '' : String(v);
-}
-
 const routeTypeNames: Record<number, string> = {
   [Route.REQUEST]: 'request_route',
   [Route.FAILURE]: 'failure_route',
@@ -101,12 +78,6 @@ export function routeTypeOf(kind: A.RouteKind): number {
     case 'reply':
       return Route.REPLY;
   }
-}
-
-interface Compiled {
-  run: Exec;
-  /** may return a promise */
-  async: boolean;
 }
 
 interface Scope {
@@ -1054,10 +1025,6 @@ function safe(f: () => Val): Val {
   }
 }
 
-function lift(v: Val | Promise<Val>, f: (x: Val) => Val): Val | Promise<Val> {
-  return isPromise(v) ? v.then(f) : f(v);
-}
-
 function popcount(n: number): number {
   let c = 0;
   while (n) {
@@ -1090,105 +1057,6 @@ export function constValue(e: A.Expr): Val | undefined {
     default:
       return undefined;
   }
-}
-
-function binaryFn(op: A.BinaryOp, caseless: boolean): (a: Val, b: Val) => Val {
-  const eq = (a: Val, b: Val): boolean => {
-    if (typeof a === 'number' || (typeof b === 'number' && a !== null && /^-?\d+$/.test(String(a)))) {
-      if (typeof b === 'number' || (b !== null && /^-?\d+$/.test(String(b)))) return toInt(a) === toInt(b);
-    }
-    if (a === null && b === null) return true;
-    const x = toStr(a);
-    const y = toStr(b);
-    return caseless ? x.toLowerCase() === y.toLowerCase() : x === y;
-  };
-  switch (op) {
-    case '==':
-      return (a, b) => (eq(a, b) ? 1 : 0);
-    case '!=':
-      return (a, b) => (eq(a, b) ? 0 : 1);
-    case 'eq':
-      return (a, b) => (toStr(a) === toStr(b) ? 1 : 0);
-    case 'ne':
-      return (a, b) => (toStr(a) !== toStr(b) ? 1 : 0);
-    case 'ieq':
-      return (a, b) => (toInt(a) === toInt(b) ? 1 : 0);
-    case 'ine':
-      return (a, b) => (toInt(a) !== toInt(b) ? 1 : 0);
-    case '<':
-      return (a, b) => (toInt(a) < toInt(b) ? 1 : 0);
-    case '>':
-      return (a, b) => (toInt(a) > toInt(b) ? 1 : 0);
-    case '<=':
-      return (a, b) => (toInt(a) <= toInt(b) ? 1 : 0);
-    case '>=':
-      return (a, b) => (toInt(a) >= toInt(b) ? 1 : 0);
-    case '+':
-      // Kamailio: string concatenation when the left operand is a string
-      return (a, b) => (typeof a === 'string' || (a === null && typeof b === 'string') ? toStr(a) + toStr(b) : toInt(a) + toInt(b));
-    case '-':
-      return (a, b) => toInt(a) - toInt(b);
-    case '*':
-      return (a, b) => toInt(a) * toInt(b);
-    case '/':
-      return (a, b) => (toInt(b) === 0 ? 0 : Math.trunc(toInt(a) / toInt(b)));
-    case '%':
-      return (a, b) => (toInt(b) === 0 ? 0 : toInt(a) % toInt(b));
-    case '&':
-      return (a, b) => toInt(a) & toInt(b);
-    case '|':
-      return (a, b) => toInt(a) | toInt(b);
-    case '^':
-      return (a, b) => toInt(a) ^ toInt(b);
-    case '<<':
-      return (a, b) => toInt(a) << toInt(b);
-    case '>>':
-      return (a, b) => toInt(a) >> toInt(b);
-    default:
-      return () => 0;
-  }
-}
-
-/** run a list of statements; stops when a run flag is set */
-function sequence(parts: Compiled[]): Compiled {
-  const fns = parts.map((p) => p.run);
-  const n = fns.length;
-  if (n === 0) return { run: () => 1, async: false };
-  if (n === 1) return parts[0]!;
-  if (!parts.some((p) => p.async)) {
-    // hot path: a plain loop, no promises anywhere below
-    return {
-      async: false,
-      run: (ctx) => {
-        let r = 1;
-        for (let i = 0; i < n; i++) {
-          r = fns[i]!(ctx) as number;
-          if (ctx.runFlags !== 0) return r;
-        }
-        return r;
-      },
-    };
-  }
-  const from = sequenceFrom(parts);
-  return { async: true, run: (ctx) => from(ctx, 0) };
-}
-
-function sequenceFrom(parts: Compiled[]): (ctx: MsgContext, start: number) => number | Promise<number> {
-  const fns = parts.map((p) => p.run);
-  const n = fns.length;
-  const step = (ctx: MsgContext, i: number, r: number): number | Promise<number> => {
-    for (; i < n; i++) {
-      const x = fns[i]!(ctx);
-      if (typeof x !== 'number') {
-        const next = i + 1;
-        return x.then((v) => (ctx.runFlags !== 0 ? v : step(ctx, next, v)));
-      }
-      r = x;
-      if (ctx.runFlags !== 0) return r;
-    }
-    return r;
-  };
-  return (ctx, start) => step(ctx, start, 1);
 }
 
 function pvText(ref: A.PvRef): string {

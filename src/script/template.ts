@@ -5,7 +5,6 @@ import type { PvRefSpec } from './pv.js';
 export type TemplatePart = string | PvRefSpec;
 
 const NAME_START = /[A-Za-z_?]/;
-const NAME_CHAR = /[A-Za-z0-9_.]/;
 
 /** read a balanced (...) group starting at s[i] === '(' ; returns end index after ')' */
 function readParens(s: string, i: number, open = '(', close = ')'): number {
@@ -52,7 +51,6 @@ export function readPv(s: string, i: number): { spec: PvRefSpec; end: number } |
     inner = s.slice(j + 1, end - 1);
     j = end;
   }
-  void NAME_CHAR;
   return { spec: { name, inner, index: null, transforms: [], text: s.slice(i, j) }, end: j };
 }
 
