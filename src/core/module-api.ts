@@ -246,13 +246,13 @@ export interface ModuleDef<S = unknown, P extends Record<string, ParamSpec> = Re
   rpc?: Record<string, RpcSpec<S>>;
   hooks?: ModuleHooks<S>;
   /** create the module state once at start (open DB pools, start timers) */
-  init: (env: ModuleEnv<ParamValues<P>>) => S | Promise<S>;
+  init(env: ModuleEnv<ParamValues<P>>): S | Promise<S>;
   /** apply changed live params on a reload */
-  reconfigure?: (self: S, params: ParamValues<P>) => void;
+  reconfigure?(self: S, params: ParamValues<P>): void;
   /** typed API for other modules */
-  api?: (self: S) => unknown;
+  api?(self: S): unknown;
   /** stop timers, flush, close pools */
-  destroy?: (self: S) => void | Promise<void>;
+  destroy?(self: S): void | Promise<void>;
 }
 
 export function defineModule<S, P extends Record<string, ParamSpec>>(def: ModuleDef<S, P>): ModuleDef<S, P> {
