@@ -63,6 +63,8 @@ export class Server implements CoreApi {
   private readonly seed = Number.parseInt(this.secret.slice(8, 16), 16);
   private readonly c: Record<'replyFailures' | 'received' | 'requests' | 'replies' | 'badMessages' | 'dropped' | 'fwdReplies' | 'fwdRequests' | 'sent400', Counter>;
   private stopping = false;
+  /** global maxbuffer, read once per load instead of per datagram */
+  private maxBuffer: number;
 
   constructor(
     readonly config: LoadedConfig,
@@ -73,6 +75,7 @@ export class Server implements CoreApi {
     this.dialect = config.dialect.dialect;
     this.current = config.script;
     this.globals = config.globals;
+    this.maxBuffer = maxBufferOf(this.globals);
     this.c = {
       received: this.stats.counter('core', 'rcv_messages'),
       requests: this.stats.counter('core', 'rcv_requests'),
@@ -209,7 +212,10 @@ export class Server implements CoreApi {
   /** swap in a new script (reload); in-flight messages finish on the old one */
   swapScript(script: Script, globals?: Map<string, GlobalValue[]>): void {
     this.current = script;
-    if (globals) this.globals = globals;
+    if (globals) {
+      this.globals = globals;
+      this.maxBuffer = maxBufferOf(globals);
+    }
   }
 
   // ---------------- CoreApi ----------------
@@ -410,8 +416,7 @@ export class Server implements CoreApi {
   receive(buf: Buffer, rcv: ReceiveInfo): void {
     this.c.received.value++;
     if (buf.length <= 4 && buf.toString('latin1').trim() === '') return; // CRLF keepalive
-    const max = Number(this.globals.get('maxbuffer')?.[0] ?? 65535);
-    if (buf.length > max) {
+    if (buf.length > this.maxBuffer) {
       this.c.badMessages.value++;
       this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, len: buf.length }, 'oversized message dropped');
       return;
@@ -478,20 +483,11 @@ export class Server implements CoreApi {
     }
     this.markReceived(msg, rcv);
     const script = this.current;
-    const route = script.routes.request;
-    if (!route) return null;
-    const ctx = new MsgContext(msg, rcv, script, this, Route.REQUEST);
-    const hooks = this.requestHooks;
-    for (let i = 0; i < hooks.length; i++) {
-      const h = hooks[i]!;
-      const r = h.fn(ctx, h.holder.state);
-      if (r === 'stop') return null;
-      if (r !== 'continue') return r.then((x) => (x === 'stop' ? null : this.runHooksFrom(ctx, i + 1)));
-    }
-    const r = script.run(route, ctx);
-    return typeof r === 'number' ? null : r;
+    if (!script.routes.request) return null;
+    return this.runHooksFrom(new MsgContext(msg, rcv, script, this, Route.REQUEST), 0);
   }
 
+  /** the modules' request hooks from `start` on, then the request route */
   private runHooksFrom(ctx: MsgContext, start: number): Promise<unknown> | null {
     const hooks = this.requestHooks;
     for (let i = start; i < hooks.length; i++) {
@@ -554,6 +550,10 @@ export class Server implements CoreApi {
   get inflightCount(): number {
     return this.inflight;
   }
+}
+
+function maxBufferOf(globals: Map<string, GlobalValue[]>): number {
+  return Number(globals.get('maxbuffer')?.[0] ?? 65535);
 }
 
 function firstAddress(af: 4 | 6): string | undefined {

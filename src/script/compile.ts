@@ -467,10 +467,11 @@ export class Compiler {
       ctx.log.error({ cfg: site, fn: fname, err: (err as Error).message }, 'script function failed');
       return post(ctx, -1);
     };
+    const settle = (ctx: MsgContext, r: number | Promise<number>): number | Promise<number> =>
+      typeof r === 'number' ? post(ctx, r) : r.then((n) => post(ctx, n), (err) => fail(ctx, err));
     const invoke = (ctx: MsgContext, args: unknown[]): number | Promise<number> => {
       try {
-        const r = run(ctx, holder.state, ...args);
-        return typeof r === 'number' ? post(ctx, r) : r.then((n) => post(ctx, n), (err) => fail(ctx, err));
+        return settle(ctx, run(ctx, holder.state, ...args));
       } catch (err) {
         return fail(ctx, err);
       }
@@ -485,8 +486,7 @@ export class Compiler {
         case 0:
           r = (ctx) => {
             try {
-              const x = run(ctx, holder.state);
-              return typeof x === 'number' ? post(ctx, x) : x.then((n) => post(ctx, n), (err) => fail(ctx, err));
+              return settle(ctx, run(ctx, holder.state));
             } catch (err) {
               return fail(ctx, err);
             }
@@ -495,8 +495,7 @@ export class Compiler {
         case 1:
           r = (ctx) => {
             try {
-              const x = run(ctx, holder.state, a0);
-              return typeof x === 'number' ? post(ctx, x) : x.then((n) => post(ctx, n), (err) => fail(ctx, err));
+              return settle(ctx, run(ctx, holder.state, a0));
             } catch (err) {
               return fail(ctx, err);
             }
@@ -505,8 +504,7 @@ export class Compiler {
         case 2:
           r = (ctx) => {
             try {
-              const x = run(ctx, holder.state, a0, a1);
-              return typeof x === 'number' ? post(ctx, x) : x.then((n) => post(ctx, n), (err) => fail(ctx, err));
+              return settle(ctx, run(ctx, holder.state, a0, a1));
             } catch (err) {
               return fail(ctx, err);
             }
@@ -515,8 +513,7 @@ export class Compiler {
         case 3:
           r = (ctx) => {
             try {
-              const x = run(ctx, holder.state, a0, a1, a2);
-              return typeof x === 'number' ? post(ctx, x) : x.then((n) => post(ctx, n), (err) => fail(ctx, err));
+              return settle(ctx, run(ctx, holder.state, a0, a1, a2));
             } catch (err) {
               return fail(ctx, err);
             }

@@ -79,6 +79,13 @@ function hostOfRuri(ctx: MsgContext): string | null {
   return u ? u.host : null;
 }
 
+/** xlog([level,] text): without a level Kamailio logs at L_ERR */
+const xlogFn = fn({
+  args: [arg.str(), optional(arg.str())],
+  routes: ANY_ROUTE,
+  run: (ctx, _s, a, b) => (b === undefined ? log(ctx, 'error', a) : log(ctx, levelOf(a), b)),
+});
+
 export const coreModule = defineModule({
   name: 'core',
   doc: 'core functions available without loadmodule',
@@ -234,16 +241,8 @@ export const coreModule = defineModule({
       routes: ANY_ROUTE,
       run: (ctx, _s, a, b) => (b === undefined ? log(ctx, 'info', a) : log(ctx, levelOf(a), b)),
     }),
-    xlog: fn({
-      args: [arg.str(), optional(arg.str())],
-      routes: ANY_ROUTE,
-      run: (ctx, _s, a, b) => (b === undefined ? log(ctx, 'error', a) : log(ctx, levelOf(a), b)),
-    }),
-    xlogl: fn({
-      args: [arg.str(), optional(arg.str())],
-      routes: ANY_ROUTE,
-      run: (ctx, _s, a, b) => (b === undefined ? log(ctx, 'error', a) : log(ctx, levelOf(a), b)),
-    }),
+    xlog: xlogFn,
+    xlogl: xlogFn,
     xdbg: fn({ args: [arg.str()], routes: ANY_ROUTE, run: (ctx, _s, t) => log(ctx, 'debug', t) }),
     xinfo: fn({ args: [arg.str()], routes: ANY_ROUTE, run: (ctx, _s, t) => log(ctx, 'info', t) }),
     xnotice: fn({ args: [arg.str()], routes: ANY_ROUTE, run: (ctx, _s, t) => log(ctx, 'info', t) }),

@@ -219,10 +219,6 @@ function authField(ctx: MsgContext, f: 'user' | 'domain' | 'username' | 'realm' 
   }
 }
 
-export function corePvNames(): string[] {
-  return [...Object.keys(table), 'var', 'avp', 'xavp', 'hdr'];
-}
-
 /** all values of a header name, across repeated headers ($(hdr(Via)[*])) */
 function headerValues(ctx: MsgContext, name: string): string[] {
   return ctx.msg.headersNamed(name).map((h) => h.newValue ?? h.value);
