@@ -38,6 +38,8 @@ export interface ServerOptions {
 }
 
 const VERSION = '0.1.0';
+const SENT = Promise.resolve(true);
+const NOT_SENT = Promise.resolve(false);
 export const SERVER_VERSION = VERSION;
 
 export class Server implements CoreApi {
@@ -48,6 +50,7 @@ export class Server implements CoreApi {
   private current: Script;
   private globals: Map<string, GlobalValue[]>;
   private readonly udp: UdpListener[] = [];
+  private readonly udpById = new Map<string, UdpListener>();
   private tcp: TcpTransport | null = null;
   private sockets: ListenSocket[] = [];
   private readonly myHosts = new Set<string>();
@@ -115,6 +118,7 @@ export class Server implements CoreApi {
         const l = new UdpListener(sock, (b, r) => this.receive(b, r), onErr);
         const bound = await l.bind();
         this.udp.push(l);
+        this.udpById.set(bound.id, l);
         this.sockets.push(bound);
       } else {
         this.tcp ??= new TcpTransport((b, r) => this.receive(b, r), (e, where) => this.log.warn({ err: e.message, where }, 'tcp'));
@@ -250,19 +254,33 @@ export class Server implements CoreApi {
     this.log.level = level;
   }
 
-  async send(dest: Destination, data: Buffer, from?: ListenSocket): Promise<boolean> {
+  send(dest: Destination, data: Buffer, from?: ListenSocket): Promise<boolean> {
+    const r = this.sendAny(dest, data, from);
+    return typeof r === 'boolean' ? (r ? SENT : NOT_SENT) : r;
+  }
+
+  /** UDP: handed to the kernel now, no promise (the hot path); TCP: a promise */
+  private sendAny(dest: Destination, data: Buffer, from?: ListenSocket): boolean | Promise<boolean> {
+    if (dest.proto === 'tcp') return this.sendTcp(dest, data, from);
+    const af = isIP(dest.ip) === 6 ? 6 : 4;
+    const l = from?.proto === 'udp' && from.af === af ? (this.udpById.get(from.id) ?? this.udpFor(af)) : this.udpFor(af);
+    if (!l) return false;
+    if (l.send(data, dest.port, dest.ip)) return true;
+    this.log.warn({ dest: `udp:${dest.ip}:${dest.port}` }, 'send failed');
+    return false;
+  }
+
+  private udpFor(af: 4 | 6): UdpListener | undefined {
+    const sock = this.socketFor('udp', af);
+    return (sock && this.udpById.get(sock.id)) ?? this.udp[0];
+  }
+
+  private async sendTcp(dest: Destination, data: Buffer, from?: ListenSocket): Promise<boolean> {
     try {
-      if (dest.proto === 'tcp') {
-        if (!this.tcp) return false;
-        const sock = from?.proto === 'tcp' ? from : this.socketFor('tcp', isIP(dest.ip) === 6 ? 6 : 4);
-        if (!sock) return false;
-        return await this.tcp.send(data, dest.ip, dest.port, dest.connId ?? null, sock);
-      }
-      const af = isIP(dest.ip) === 6 ? 6 : 4;
-      const sock = from?.proto === 'udp' && from.af === af ? from : this.socketFor('udp', af);
-      const l = this.udp.find((u) => u.socket.id === sock?.id) ?? this.udp[0];
-      if (!l) return false;
-      return await l.send(data, dest.port, dest.ip);
+      if (!this.tcp) return false;
+      const sock = from?.proto === 'tcp' ? from : this.socketFor('tcp', isIP(dest.ip) === 6 ? 6 : 4);
+      if (!sock) return false;
+      return await this.tcp.send(data, dest.ip, dest.port, dest.connId ?? null, sock);
     } catch (e) {
       this.log.warn({ err: (e as Error).message, dest: `${dest.proto}:${dest.ip}:${dest.port}` }, 'send failed');
       return false;
@@ -286,9 +304,12 @@ export class Server implements CoreApi {
   replyNow(msg: SipMessage, rcv: ReceiveInfo, code: number, reason: string, opts: ReplyOptions = {}): boolean {
     const r = this.prepareReply(msg, rcv, code, reason, opts);
     if (!r) return false;
-    void this.send(r.dest, r.buf, rcv.local).then((ok) => {
-      if (!ok) this.c.replyFailures.value++;
-    });
+    const sent = this.sendAny(r.dest, r.buf, rcv.local);
+    if (sent === false) this.c.replyFailures.value++;
+    else if (sent !== true)
+      void sent.then((ok) => {
+        if (!ok) this.c.replyFailures.value++;
+      });
     return true;
   }
 

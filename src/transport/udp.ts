@@ -1,8 +1,9 @@
-// UDP listen sockets (dgram-as-promised for bind/send/close). Receiving uses the
-// 'message' event directly: the loop must not await one datagram before taking the next.
+// UDP listen sockets on node:dgram. Receiving uses the 'message' event (the loop never awaits
+// one datagram before taking the next); sending hands the datagram to the kernel with no
+// callback and no promise: a send that fails later surfaces as the socket's 'error' event.
+import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
-import DgramAsPromised, { type SocketAsPromised } from 'dgram-as-promised';
 import { socketId, type ListenSocket, type ReceiveInfo } from './types.js';
 
 export type OnDatagram = (buf: Buffer, rcv: ReceiveInfo) => void;
@@ -24,7 +25,7 @@ function ipLookup(host: string, opts: dns.LookupOneOptions | LookupCallback, cb?
 }
 
 export class UdpListener {
-  private readonly sock: SocketAsPromised;
+  private readonly sock: dgram.Socket;
   socket: ListenSocket;
 
   constructor(
@@ -33,13 +34,23 @@ export class UdpListener {
     onError: (err: Error) => void,
   ) {
     this.socket = socket;
-    this.sock = DgramAsPromised.createSocket({ type: socket.af === 6 ? 'udp6' : 'udp4', reuseAddr: false, lookup: ipLookup });
-    this.sock.socket.on('error', onError);
+    this.sock = dgram.createSocket({ type: socket.af === 6 ? 'udp6' : 'udp4', reuseAddr: false, lookup: ipLookup });
+    this.sock.on('error', onError);
   }
 
-  async bind(): Promise<ListenSocket> {
-    const addr = await this.sock.bind(this.socket.port, this.socket.ip);
-    const port = typeof addr === 'object' && addr ? addr.port : this.socket.port;
+  bind(): Promise<ListenSocket> {
+    return new Promise((resolve, reject) => {
+      const fail = (e: Error) => reject(e);
+      this.sock.once('error', fail);
+      this.sock.bind(this.socket.port, this.socket.ip, () => {
+        this.sock.off('error', fail);
+        resolve(this.bound());
+      });
+    });
+  }
+
+  private bound(): ListenSocket {
+    const port = this.sock.address().port;
     // port 0 = pick a free one (tests): record the real port everywhere
     if (port !== this.socket.port) {
       this.socket = {
@@ -49,10 +60,10 @@ export class UdpListener {
         id: socketId('udp', this.socket.ip, port),
       };
     }
-    this.sock.socket.setRecvBufferSize?.(4 * 1024 * 1024);
-    this.sock.socket.setSendBufferSize?.(4 * 1024 * 1024);
+    this.sock.setRecvBufferSize(4 * 1024 * 1024);
+    this.sock.setSendBufferSize(4 * 1024 * 1024);
     const local = this.socket;
-    this.sock.socket.on('message', (buf, rinfo) => {
+    this.sock.on('message', (buf, rinfo) => {
       this.onMessage(buf, {
         proto: 'udp',
         srcIp: rinfo.address,
@@ -65,14 +76,23 @@ export class UdpListener {
     return this.socket;
   }
 
-  send(data: Buffer, port: number, ip: string): Promise<boolean> {
-    return this.sock.send(data, 0, data.length, port, ip).then(
-      () => true,
-      () => false,
-    );
+  /** hand a datagram to the kernel; false only when it cannot even be queued */
+  send(data: Buffer, port: number, ip: string): boolean {
+    try {
+      this.sock.send(data, port, ip);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
-  async close(): Promise<void> {
-    await this.sock.close();
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.sock.close(() => resolve());
+      } catch {
+        resolve(); // already closed
+      }
+    });
   }
 }
