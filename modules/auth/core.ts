@@ -93,8 +93,8 @@ export class AuthCore implements AuthApi {
       if (ctx.script.dialect !== 'ser') return null;
       try {
         const m = ctx.msg;
-        const uri = m.method === 'REGISTER' && kind === 'www' ? m.to().uri : m.from().uri;
-        r = parseUri(uri)?.host ?? '';
+        const na = m.method === 'REGISTER' && kind === 'www' ? m.to() : m.from();
+        r = na.parsedUri?.host ?? '';
       } catch (e) {
         if (e instanceof SipParseError) return null;
         throw e;
@@ -218,7 +218,7 @@ export class AuthCore implements AuthApi {
   private uriMatches(ctx: MsgContext, digestUri: string): boolean {
     if (!this.settings.uriCheck) return true;
     const a = parseUri(digestUri);
-    const b = parseUri(ctx.msg.ruri);
+    const b = ctx.msg.ruri === ctx.ruri ? ctx.ruriUri() : parseUri(ctx.msg.ruri);
     if (!a || !b) return digestUri === ctx.msg.ruri;
     const port = (u: { scheme: string; port: number | null }) => u.port ?? (u.scheme.toLowerCase() === 'sips' ? 5061 : 5060);
     return (

@@ -1,7 +1,7 @@
 // Address-of-record from a URI (Kamailio registrar extract_aor): the unescaped user part,
 // plus "@domain" with use_domain (realm_prefix stripped), lower-cased unless
 // case_sensitive (then only the domain is lower-cased).
-import { parseUri } from '../../src/sip/index.js';
+import { parseUri, type SipUri } from '../../src/sip/index.js';
 import { R, RegError } from './errors.js';
 
 export interface AorOptions {
@@ -22,7 +22,11 @@ function unescape(s: string): string {
 
 /** the AOR key of a sip/sips/tel URI; '' when the URI has no user part */
 export function extractAor(uri: string, o: AorOptions): string {
-  const u = parseUri(uri);
+  return aorOfUri(parseUri(uri), o);
+}
+
+/** extractAor() of an already parsed URI (null: unparsable) */
+export function aorOfUri(u: Readonly<SipUri> | null, o: AorOptions): string {
   if (!u) throw new RegError(R.AOR_PARSE);
   const user = unescape(u.user ?? '');
   let host = u.host;

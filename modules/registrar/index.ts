@@ -22,6 +22,8 @@ interface RegState {
   log: Logger;
   bind: () => UsrlocApi | undefined;
   cfg: RegConfig | null;
+  /** lookup()'s settings, built once per (re)configuration */
+  lookup: { dom: (t: string) => UlDomain; env: LookupEnv } | null;
   accepted: Counter;
   rejected: Counter;
 }
@@ -52,8 +54,9 @@ function usrloc(st: RegState): { ul: UsrlocApi; cfg: RegConfig } {
 }
 
 function lookupEnv(st: RegState): { dom: (t: string) => UlDomain; env: LookupEnv } {
+  if (st.lookup && st.cfg) return st.lookup;
   const { ul, cfg } = usrloc(st);
-  return { dom: (t) => ul.getDomain(t), env: { cfg, now: () => ul.now() } };
+  return (st.lookup = { dom: (t) => ul.getDomain(t), env: { cfg, now: () => ul.now() } });
 }
 
 async function save(ctx: MsgContext, st: RegState, table: string, flags: number, uri: string | undefined): Promise<number> {
@@ -77,7 +80,7 @@ async function save(ctx: MsgContext, st: RegState, table: string, flags: number,
     // like Kamailio, an error reply still lists the bindings the AOR has
     if (req && err.code !== 500) {
       const now = ul.now();
-      bindings = (await dom.get(req.aor).catch(() => [])).filter((c) => isValid(c, now));
+      bindings = (await Promise.resolve(dom.get(req.aor)).catch(() => [] as const)).filter((c) => isValid(c, now));
     }
   }
   const contact = contactHeader(bindings, ul.now(), cfg);
@@ -123,6 +126,7 @@ export default defineModule({
       log: env.log,
       bind: () => (ul ??= env.bindApi<UsrlocApi>('usrloc')),
       cfg: null,
+      lookup: null,
       accepted: s.counter('registrar', 'accepted_regs'),
       rejected: s.counter('registrar', 'rejected_regs'),
     };
@@ -130,6 +134,7 @@ export default defineModule({
   reconfigure: (st, params) => {
     st.params = params;
     st.cfg = null;
+    st.lookup = null;
   },
   functions: {
     save: fn({

@@ -5,7 +5,7 @@ import { parseNameAddrList } from '../../src/sip/index.js';
 import type { Branch, MsgContext } from '../../src/script/context.js';
 import { FL_NAT, type UlContact, type UlDomain } from '../usrloc/api.js';
 import { isValid } from '../usrloc/contact.js';
-import { extractAor } from './aor.js';
+import { aorOfUri, extractAor } from './aor.js';
 import type { RegConfig } from './config.js';
 import { methodBit } from './methods.js';
 
@@ -22,7 +22,7 @@ const CODES = {
 
 function aorOf(ctx: MsgContext, cfg: RegConfig, uri: string | undefined): string | null {
   try {
-    return extractAor(uri || ctx.ruri, cfg.aor);
+    return uri ? extractAor(uri, cfg.aor) : aorOfUri(ctx.ruriUri(), cfg.aor);
   } catch {
     return null;
   }
@@ -42,19 +42,36 @@ function dstOf(c: UlContact): string | null {
 }
 
 /** the usable bindings of an AOR (valid, method allowed), or the dialect's failure code */
-async function usable(ctx: MsgContext, dom: UlDomain, env: LookupEnv, uri: string | undefined): Promise<UlContact[] | number> {
-  const cfg = env.cfg;
-  const codes = CODES[cfg.dialect];
-  const aor = aorOf(ctx, cfg, uri);
+function usable(ctx: MsgContext, dom: UlDomain, env: LookupEnv, uri: string | undefined): UlContact[] | number | Promise<UlContact[] | number> {
+  const codes = CODES[env.cfg.dialect];
+  const aor = aorOf(ctx, env.cfg, uri);
   if (aor === null) return codes.badAor;
   if (aor === '') return codes.notFound;
-  let list: readonly UlContact[];
+  let list: readonly UlContact[] | Promise<readonly UlContact[]>;
   try {
-    list = await dom.get(aor);
+    list = dom.get(aor);
   } catch (e) {
-    ctx.log.error({ table: dom.name, aor, err: (e as Error).message }, 'lookup: usrloc failed');
-    return codes.ulError;
+    return ulFailed(ctx, dom, aor, e, codes.ulError);
   }
+  if (!isPromiseLike(list)) return usableOf(ctx, env, list);
+  return list.then(
+    (l) => usableOf(ctx, env, l),
+    (e: unknown) => ulFailed(ctx, dom, aor, e, codes.ulError),
+  );
+}
+
+function ulFailed(ctx: MsgContext, dom: UlDomain, aor: string, e: unknown, code: number): number {
+  ctx.log.error({ table: dom.name, aor, err: (e as Error).message }, 'lookup: usrloc failed');
+  return code;
+}
+
+function isPromiseLike<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown }).then === 'function';
+}
+
+function usableOf(ctx: MsgContext, env: LookupEnv, list: readonly UlContact[]): UlContact[] | number {
+  const cfg = env.cfg;
+  const codes = CODES[cfg.dialect];
   if (list.length === 0) return codes.notFound;
   const now = env.now();
   const valid = list.filter((c) => isValid(c, now));
@@ -79,8 +96,13 @@ function branchOf(c: UlContact): Branch {
   };
 }
 
-export async function lookup(ctx: MsgContext, dom: UlDomain, env: LookupEnv, uri: string | undefined): Promise<number> {
-  const found = await usable(ctx, dom, env, uri);
+/** synchronous when the domain is in memory: no promise on the call path */
+export function lookup(ctx: MsgContext, dom: UlDomain, env: LookupEnv, uri: string | undefined): number | Promise<number> {
+  const found = usable(ctx, dom, env, uri);
+  return isPromiseLike(found) ? found.then((f) => applyFound(ctx, env, f)) : applyFound(ctx, env, found);
+}
+
+function applyFound(ctx: MsgContext, env: LookupEnv, found: UlContact[] | number): number {
   if (typeof found === 'number') return found;
   const cfg = env.cfg;
   const main = found[0]!;
@@ -90,7 +112,7 @@ export async function lookup(ctx: MsgContext, dom: UlDomain, env: LookupEnv, uri
   ctx.ruriPath = main.path;
   ctx.bflags |= main.cflags;
   if (cfg.natFlag !== null && (main.flags & FL_NAT) !== 0) ctx.flags |= 1 << cfg.natFlag;
-  if (cfg.appendBranches) for (const c of found.slice(1)) ctx.branches.push(branchOf(c));
+  if (cfg.appendBranches) for (let i = 1; i < found.length; i++) ctx.branches.push(branchOf(found[i]!));
   return CODES[cfg.dialect].found;
 }
 

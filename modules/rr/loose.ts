@@ -39,7 +39,7 @@ function setRoutes(ctx: MsgContext, entries: string[]): void {
 
 export function looseRoute(ctx: MsgContext): number {
   let entries = routeEntries(ctx);
-  const ruri = parseUri(ctx.ruri);
+  const ruri = ctx.ruriUri();
   // §16.4: the R-URI is a value we put into Record-Route: the previous hop was a strict
   // router. The real target is the last Route entry.
   if (entries.length > 0 && ruri && isMine(ctx, ruri) && (hasLr(ruri) || ruri.user === null)) {

@@ -10,7 +10,7 @@ import type { MsgContext } from '../../src/script/context.js';
 import { DbError, type Db, type DbValue } from '../../src/db/db.js';
 import { openDb } from '../../src/db/open.js';
 import { checkVersion, type VersionSpec } from '../../src/db/schema.js';
-import { parseUri, SipParseError } from '../../src/sip/index.js';
+import { parseUri, SipParseError, type SipUri } from '../../src/sip/index.js';
 import { AUTHORIZED_KEY, type AuthorizedCredentials } from '../auth/api.js';
 
 /** return codes, identical in SER 0.9 and Kamailio 5.6 (uri_db/checks.c) */
@@ -72,24 +72,30 @@ function versionSpec(d: Dialect, table: 'uri' | 'subscriber'): VersionSpec {
   return d === 'ser' ? { min: 3 } : 7;
 }
 
-/** SER checks.c check_username(): the URI user must be the authorized digest user */
-async function checkUsername(ctx: MsgContext, st: UriDbState, uri: string | null): Promise<number> {
+/**
+ * SER checks.c check_username(): the URI user must be the authorized digest user.
+ * Synchronous unless the uri table is consulted.
+ */
+function checkUsername(ctx: MsgContext, st: UriDbState, u: Readonly<SipUri> | null): number | Promise<number> {
   const cred = ctx.getExt<AuthorizedCredentials>(AUTHORIZED_KEY);
   if (!cred) {
     ctx.log.warn('check_to/check_from: no authorized credentials, call www_authorize/proxy_authorize first');
     return URI_DB.NO_CREDENTIALS;
   }
-  const u = uri === null ? null : parseUri(uri);
   if (!u) return URI_DB.URI_PARSE;
   if (!u.user) return URI_DB.NO_USER;
   if (!st.p.useUriTable) return u.user.toLowerCase() === cred.user.toLowerCase() ? URI_DB.OK : URI_DB.USER_MISMATCH;
   // uri table: (digest user, digest realm) may use this URI user, and only in its realm
   if (u.host.toLowerCase() !== cred.realm.toLowerCase()) return URI_DB.REALM_MISMATCH;
   if (!st.db) return URI_DB.DB_ERROR;
+  return uriTableAllows(st, cred, u.user);
+}
+
+async function uriTableAllows(st: UriDbState, cred: AuthorizedCredentials, uriUser: string): Promise<number> {
   try {
-    const rows = await st.db.query(st.p.uriTable, {
+    const rows = await st.db!.query(st.p.uriTable, {
       columns: [st.p.userColumn],
-      where: { [st.p.userColumn]: cred.user, [st.p.domainColumn]: cred.realm, [st.p.uriUserColumn]: u.user },
+      where: { [st.p.userColumn]: cred.user, [st.p.domainColumn]: cred.realm, [st.p.uriUserColumn]: uriUser },
       limit: 1,
     });
     return rows.length ? URI_DB.OK : URI_DB.NOT_FOUND;
@@ -99,9 +105,10 @@ async function checkUsername(ctx: MsgContext, st: UriDbState, uri: string | null
   }
 }
 
-function partyUri(ctx: MsgContext, which: 'to' | 'from'): string | null {
+/** the From/To URI as parsed with its header (null when the header is broken) */
+function partyUri(ctx: MsgContext, which: 'to' | 'from'): Readonly<SipUri> | null {
   try {
-    return which === 'to' ? ctx.msg.to().uri : ctx.msg.from().uri;
+    return (which === 'to' ? ctx.msg.to() : ctx.msg.from()).parsedUri;
   } catch (e) {
     if (e instanceof SipParseError) return null;
     throw e;
@@ -162,7 +169,7 @@ export default defineModule({
       args: [arg.str()],
       routes: Route.REQUEST,
       async: true,
-      run: (ctx, st: UriDbState, uri) => checkUsername(ctx, st, uri),
+      run: (ctx, st: UriDbState, uri) => checkUsername(ctx, st, parseUri(uri)),
     }),
     does_uri_exist: fn({
       args: [],

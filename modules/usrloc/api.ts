@@ -72,9 +72,10 @@ export interface UlDomain {
   readonly name: string;
   /**
    * Every contact of an AOR (expired ones not yet swept included), best first: highest q,
-   * then most recently modified ([] when the AOR is unknown). Rejects only in db_mode 3.
+   * then most recently modified ([] when the AOR is unknown). Synchronous when the domain
+   * is held in memory (the lookup hot path takes no promise); rejects only in db_mode 3.
    */
-  get(aor: string): Promise<readonly UlContact[]>;
+  get(aor: string): readonly UlContact[] | Promise<readonly UlContact[]>;
   /** run fn with the AOR locked, so two REGISTERs for one AOR never interleave */
   lock<T>(aor: string, fn: () => Promise<T>): Promise<T>;
   insert(aor: string, ci: ContactInfo): Promise<UlContact>;

@@ -18,6 +18,9 @@ import { checkTableVersion, isDown, type DomainEnv } from './domain-env.js';
 import { AorLocks } from './locks.js';
 import { chunks, deleteKeys, upsertRows, WRITE_CHUNK } from './db-write.js';
 
+/** shared empty answer: callers never mutate what get() returns */
+const NONE: readonly UlContact[] = Object.freeze([]);
+
 export class MemDomain implements UlDomain {
   readonly name: string;
   private readonly records = new Map<string, Ucontact[]>();
@@ -53,10 +56,10 @@ export class MemDomain implements UlDomain {
 
   // ---------------- UlDomain ----------------
 
-  async get(aor: string): Promise<readonly UlContact[]> {
-    if (!this.loaded) await this.ready.catch(() => undefined);
-    // a copy: callers delete while they iterate
-    return this.records.get(aor)?.slice() ?? [];
+  /** sync once loaded (the lookup hot path takes no promise); a copy: callers delete while they iterate */
+  get(aor: string): readonly UlContact[] | Promise<readonly UlContact[]> {
+    if (!this.loaded) return this.ready.catch(() => undefined).then(() => this.records.get(aor)?.slice() ?? NONE);
+    return this.records.get(aor)?.slice() ?? NONE;
   }
 
   lock<T>(aor: string, fn: () => Promise<T>): Promise<T> {

@@ -3,6 +3,15 @@
 // An MD5 per reply cost ~15% of the stateless reply path.
 
 export function hash53(s: string, seed = 0): number {
+  hashPair(s, seed);
+  return 4294967296 * (2097151 & pairHi) + (pairLo >>> 0);
+}
+
+// the two halves of the last hashPair(): module state instead of an allocated tuple
+let pairHi = 0;
+let pairLo = 0;
+
+function hashPair(s: string, seed: number): void {
   let h1 = 0xdeadbeef ^ seed;
   let h2 = 0x41c6ce57 ^ seed;
   for (let i = 0; i < s.length; i++) {
@@ -12,10 +21,19 @@ export function hash53(s: string, seed = 0): number {
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  pairHi = h2;
+  pairLo = h1;
 }
 
-/** hex text of hash53 */
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** 14 hex digits of hash53 (Number#toString(16) of a 53-bit double takes V8's slow path) */
 export function hashHex(s: string, seed = 0): string {
-  return hash53(s, seed).toString(16).padStart(14, '0');
+  hashPair(s, seed);
+  const hi = pairHi & 0x1fffff;
+  const lo = pairLo;
+  return (
+    HEX2[(hi >>> 16) & 0xff]! + HEX2[(hi >>> 8) & 0xff]! + HEX2[hi & 0xff]! +
+    HEX2[(lo >>> 24) & 0xff]! + HEX2[(lo >>> 16) & 0xff]! + HEX2[(lo >>> 8) & 0xff]! + HEX2[lo & 0xff]!
+  );
 }

@@ -954,7 +954,7 @@ export class Compiler {
       let mine = false;
       if (isIpOperand) mine = ctx.core.isMyself(s, null);
       else {
-        const u = parseUri(s);
+        const u = s === ctx.ruri ? ctx.ruriUri() : parseUri(s);
         if (u) {
           const transport = u.params.find(([k]) => k.toLowerCase() === 'transport')?.[1]?.toLowerCase();
           mine = ctx.core.isMyself(u.host, u.port, transport === 'tcp' || transport === 'udp' ? transport : null);

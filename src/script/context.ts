@@ -2,6 +2,8 @@
 // constructor so all contexts share one shape; nothing here is allocated per statement.
 import type { Logger } from 'pino';
 import type { SipMessage } from '../sip/message.js';
+import { parseUri } from '../sip/parse-uri.js';
+import type { SipUri } from '../sip/types.js';
 import type { ReceiveInfo } from '../transport/types.js';
 import type { CoreApi } from '../core/core-api.js';
 import type { PvValue } from '../core/module-api.js';
@@ -57,6 +59,9 @@ export class MsgContext {
   lastError: { code: number; reason: string } | null = null;
   /** while-loop guard */
   loopGuard = 0;
+  /** ruriUri() cache: the R-URI text it was parsed from, and the parse */
+  private parsedFor: string | null = null;
+  private parsedRuri: Readonly<SipUri> | null = null;
 
   constructor(
     readonly msg: SipMessage,
@@ -75,6 +80,19 @@ export class MsgContext {
   /** the current R-URI ($ru) */
   get ruri(): string {
     return this.newUri ?? this.msg.ruri;
+  }
+
+  /**
+   * The current R-URI parsed (null unless sip/sips/tel), cached until the R-URI changes:
+   * uri==myself, lookup() and loose_route() all read it. Read-only: edit a copy.
+   */
+  ruriUri(): Readonly<SipUri> | null {
+    const text = this.ruri;
+    if (text !== this.parsedFor) {
+      this.parsedFor = text;
+      this.parsedRuri = parseUri(text);
+    }
+    return this.parsedRuri;
   }
 
   getExt<T>(key: string): T | undefined {

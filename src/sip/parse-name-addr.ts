@@ -5,7 +5,7 @@
 import { C_TOKEN, is, scanQuoted, skipWs, trimWs } from './chars.js';
 import { findParam, parseGenericParams, splitHeaderValues } from './parse-params.js';
 import { parseUri, schemeLength } from './parse-uri.js';
-import { SipParseError, type Contact, type NameAddr } from './types.js';
+import { SipParseError, type Contact, type NameAddr, type SipUri } from './types.js';
 
 export function parseNameAddr(value: string): NameAddr {
   const s = trimWs(value);
@@ -13,6 +13,7 @@ export function parseNameAddr(value: string): NameAddr {
   if (end === 0) throw new SipParseError('empty address');
   let display: string | null = null;
   let uri: string;
+  let parsedUri: SipUri | null;
   let pos = 0;
   const la = displayEnd(s, end);
   if (la >= 0) {
@@ -28,7 +29,7 @@ export function parseNameAddr(value: string): NameAddr {
     const ra = s.indexOf('>', pos + 1);
     if (ra < 0) throw new SipParseError("address: missing '>'");
     uri = s.slice(pos + 1, ra);
-    checkUri(uri);
+    parsedUri = checkUri(uri);
     pos = ra + 1;
   } else {
     // addr-spec: the URI ends at ';' or whitespace, and may not carry '?' headers (§20.10)
@@ -39,14 +40,14 @@ export function parseNameAddr(value: string): NameAddr {
       pos++;
     }
     uri = s.slice(0, pos);
-    checkUri(uri);
+    parsedUri = checkUri(uri);
   }
   const params: [string, string | null][] = [];
   pos = parseGenericParams(s, pos, end, params, 'address');
   if (pos < end) throw new SipParseError("address: unexpected ','");
   const tag = findParam(params, 'tag');
   if (tag === null) throw new SipParseError('address: tag without value');
-  return { display, uri, params, tag: tag ?? null, raw: s };
+  return { display, uri, parsedUri, params, tag: tag ?? null, raw: s };
 }
 
 /**
@@ -70,7 +71,8 @@ function displayEnd(s: string, end: number): number {
   return -1;
 }
 
-function checkUri(uri: string): void {
+/** throws on a bad URI; the parse of a sip/sips/tel URI, null for other schemes */
+function checkUri(uri: string): SipUri | null {
   const sl = schemeLength(uri);
   if (sl === 0 || sl + 1 === uri.length) throw new SipParseError('address: bad URI');
   for (let i = 0; i < uri.length; i++) {
@@ -78,9 +80,10 @@ function checkUri(uri: string): void {
     if (c <= 32 || c === 34 || c === 60 || c === 62 || c === 127) throw new SipParseError('address: bad character in URI');
   }
   const scheme = uri.slice(0, sl).toLowerCase();
-  if ((scheme === 'sip' || scheme === 'sips' || scheme === 'tel') && parseUri(uri) === null) {
-    throw new SipParseError('address: bad ' + scheme + ' URI');
-  }
+  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') return null;
+  const parsed = parseUri(uri);
+  if (parsed === null) throw new SipParseError('address: bad ' + scheme + ' URI');
+  return parsed;
 }
 
 /** comma-separated name-addrs (Route, Record-Route, Path) */

@@ -63,6 +63,8 @@ export interface NameAddr {
   display: string | null;
   /** URI text without the angle brackets */
   uri: string;
+  /** the URI parsed while checking it (sip/sips/tel; null for other schemes): read-only, shared */
+  parsedUri: Readonly<SipUri> | null;
   params: [string, string | null][];
   tag: string | null;
   raw: string;

@@ -154,7 +154,7 @@ describe('registrar with MariaDB (db_mode 1)', () => {
     expect(statusOf(r)).toBe(200);
     expect(await rowsOf('dave')).toHaveLength(1);
     const ul = server.bindApi<UsrlocApi>('usrloc')!;
-    const left = await until(() => ul.getDomain('location').get('dave'), (l) => l.length === 0, 8000);
+    const left = await until(async () => ul.getDomain('location').get('dave'), (l) => l.length === 0, 8000);
     expect(left).toHaveLength(0);
     expect(await until(() => rowsOf('dave'), (l) => l.length === 0, 5000)).toHaveLength(0);
     await peer.send(inviteMsg('dave', port, peer.port, 'inv-exp'), port);

@@ -137,6 +137,19 @@ request_route {
     expect((await runRequest(s, sipRequest(), '192.168.1.1')).replies[0]!.code).toBe(403);
   });
 
+  it('uri==myself follows R-URI rewrites within one message', async () => {
+    const s = await compile(`${K_HEAD}
+request_route {
+  if (uri == myself) { sl_send_reply("500", "not yet"); exit; }
+  rewritehost("127.0.0.1");
+  if (uri != myself) { sl_send_reply("501", "stale parse"); exit; }
+  $rd = "example.org";
+  if (uri == myself) { sl_send_reply("502", "stale parse"); exit; }
+  sl_send_reply("200", "ok");
+}`);
+    expect((await runRequest(s, sipRequest())).replies[0]!.code).toBe(200);
+  });
+
   it('$hdr, $fn, $ft, $ci, $cs and transformations read the message', async () => {
     const s = await compile(`${K_HEAD}
 request_route { sl_send_reply("200", "$fn|$ft|$ci|$cs|$(hdr(X-Acct){s.toupper})|$(fu{uri.user})|$(rU{s.len})"); }`);

@@ -8,7 +8,13 @@ describe('parseNameAddr', () => {
     expect(parseNameAddr('"Alice A." <sip:alice@example.com>;tag=1928;x')).toEqual({
       display: 'Alice A.', uri: 'sip:alice@example.com', params: [['tag', '1928'], ['x', null]], tag: '1928',
       raw: '"Alice A." <sip:alice@example.com>;tag=1928;x',
+      parsedUri: { scheme: 'sip', user: 'alice', password: null, host: 'example.com', port: null, params: [], headers: null },
     });
+  });
+
+  it('keeps the URI parse for sip/sips/tel only', () => {
+    expect(parseNameAddr('<tel:+15551234;phone-context=x>').parsedUri?.user).toBe('+15551234');
+    expect(parseNameAddr('<mailto:a@b.c>').parsedUri).toBeNull();
   });
 
   it('keeps quoted-pairs in the display name as written', () => {

@@ -77,3 +77,14 @@ describe('getUriParam', () => {
     expect(getUriParam(u, 'maddr')).toBeUndefined();
   });
 });
+
+describe('hashHex', () => {
+  it('is the 14-digit hex of hash53, salted by the seed', async () => {
+    const { hash53, hashHex } = await import('../../src/core/fast-hash.js');
+    for (const s of ['', 'a', 'z9hG4bK-1-1', 'call-id@host 1234', 'ü']) {
+      expect(hashHex(s, 77)).toBe(hash53(s, 77).toString(16).padStart(14, '0'));
+      expect(hashHex(s, 77)).toHaveLength(14);
+    }
+    expect(hashHex('x', 1)).not.toBe(hashHex('x', 2));
+  });
+});
