@@ -1,15 +1,20 @@
 // A TCP forwarder in front of MariaDB that tests can break on purpose: 'up' forwards,
 // 'refuse' resets every connection (server stopped), 'blackhole' accepts and never answers
-// (network partition). Lets DB outage tests run without stopping the shared server.
+// (network partition), 'stall' keeps open connections but drops what they carry from now on
+// (a server that stopped answering mid-session; new connections are blackholed).
+// `latencyMs` delays every chunk the server sends (a slow DB). Lets DB outage tests run
+// without stopping the shared server.
 import net from 'node:net';
 
-export type ProxyMode = 'up' | 'refuse' | 'blackhole';
+export type ProxyMode = 'up' | 'refuse' | 'blackhole' | 'stall';
 
 export class TcpProxy {
   private readonly server = net.createServer((c) => this.accept(c));
   private readonly open = new Set<net.Socket>();
   mode: ProxyMode = 'up';
   port = 0;
+  /** added to each chunk from the server to the client, ms */
+  latencyMs = 0;
 
   private constructor(
     private readonly targetHost: string,
@@ -23,10 +28,44 @@ export class TcpProxy {
     return p;
   }
 
+  /** connections currently open (client and server sides) */
+  get openSockets(): number {
+    return this.open.size;
+  }
+
   private track(s: net.Socket): void {
     this.open.add(s);
     s.on('close', () => this.open.delete(s));
     s.on('error', () => s.destroy());
+  }
+
+  private forward(from: net.Socket, to: net.Socket, delayed: boolean): void {
+    // delayed chunks in order, even when latencyMs changes meanwhile
+    const queue: { at: number; chunk: Buffer }[] = [];
+    let timer: NodeJS.Timeout | null = null;
+    const flush = (): void => {
+      timer = null;
+      const now = Date.now();
+      while (queue.length > 0 && queue[0]!.at <= now) {
+        const { chunk } = queue.shift()!;
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(flush, queue[0]!.at - now);
+    };
+    from.on('data', (chunk: Buffer) => {
+      if (this.mode === 'stall') return;
+      const ms = delayed ? this.latencyMs : 0;
+      if (ms <= 0 && queue.length === 0) {
+        to.write(chunk);
+        return;
+      }
+      const now = Date.now();
+      queue.push({ at: Math.max(now + ms, queue.length > 0 ? queue[queue.length - 1]!.at : 0), chunk });
+      timer ??= setTimeout(flush, queue[0]!.at - now);
+    });
+    from.on('close', () => {
+      if (timer) clearTimeout(timer);
+    });
   }
 
   private accept(client: net.Socket): void {
@@ -35,19 +74,19 @@ export class TcpProxy {
       client.resetAndDestroy();
       return;
     }
-    if (this.mode === 'blackhole') return;
+    if (this.mode === 'blackhole' || this.mode === 'stall') return;
     const up = net.connect(this.targetPort, this.targetHost);
     this.track(up);
-    client.pipe(up);
-    up.pipe(client);
+    this.forward(client, up, false);
+    this.forward(up, client, true);
     client.on('close', () => up.destroy());
     up.on('close', () => client.destroy());
   }
 
-  /** cut every open connection and apply `mode` to new ones */
+  /** apply `mode` to new connections; every mode but 'up' and 'stall' cuts the open ones */
   set(mode: ProxyMode): void {
     this.mode = mode;
-    if (mode !== 'up') for (const s of this.open) s.destroy();
+    if (mode !== 'up' && mode !== 'stall') for (const s of this.open) s.destroy();
   }
 
   async close(): Promise<void> {
