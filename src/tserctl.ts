@@ -48,7 +48,7 @@ function parse(argv: string[]): Parsed | string {
   let helpFlag = false;
   let version = false;
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i];
     const value = (): string | null => {
       const v = argv[++i];
       return v === undefined ? null : v;

@@ -31,7 +31,7 @@ export function compilePasswordQuery(text: string): CompiledQuery {
   let sql = '';
   let quote: string | null = null;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text[i];
     if (quote) {
       sql += c;
       if (c === quote) quote = null;
@@ -58,7 +58,7 @@ export function parseLoadCredentials(text: string): [string, string][] {
   const out: [string, string][] = [];
   for (const item of text.split(/[;,]/).map((s) => s.trim()).filter(Boolean)) {
     const m = /^\$avp\(([^)]+)\)\s*=\s*([A-Za-z_][A-Za-z0-9_]*)$/.exec(item);
-    if (m) out.push([m[1]!.startsWith('s:') ? m[1]!.slice(2) : m[1]!, m[2]!]);
+    if (m) out.push([m[1].startsWith('s:') ? m[1].slice(2) : m[1], m[2]]);
     else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(item)) out.push([item, item]);
     else throw new Error(`bad load_credentials entry "${item}"`);
   }
@@ -119,7 +119,7 @@ export async function findSecrets(db: Db, table: string, cols: CredentialColumns
     return errorResult(e);
   }
   if (rows.length === 0) return { status: 'unknown' };
-  const row = rows[0]!;
+  const row = rows[0];
   const value = str(row[col]) ?? '';
   const secrets: Secret[] =
     value === '' ? [] : cols.calculateHa1 ? [{ type: 'password', value }] : [{ type: 'ha1', value, algorithm: null }];

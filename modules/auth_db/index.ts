@@ -114,7 +114,7 @@ function setAvps(ctx: MsgContext, data: Record<string, unknown> | undefined): vo
   for (const [name, v] of Object.entries(data)) {
     if (v === null || v === undefined) continue;
     const value: PvValue = typeof v === 'number' ? v : v instanceof Date ? v.toISOString() : String(v);
-    const m = (ctx.avps ??= new Map());
+    const m = (ctx.avps ??= new Map<string, PvValue[]>());
     const list = m.get(name);
     if (list) list.push(value);
     else m.set(name, [value]);
@@ -250,7 +250,7 @@ export default defineModule({
         try {
           const rows = await st.db.query(table, { columns: [st.cols.userColumn, ...st.cols.load.map(([, c]) => c)], where, limit: 1 });
           if (rows.length === 0) return -1;
-          if (flags & 1 && st.cols.load.length) setAvps(ctx, Object.fromEntries(st.cols.load.map(([a, c]) => [a, rows[0]![c] ?? null])));
+          if (flags & 1 && st.cols.load.length) setAvps(ctx, Object.fromEntries(st.cols.load.map(([a, c]) => [a, rows[0][c] ?? null])));
           return 1;
         } catch (e) {
           if (e instanceof DbError) return -2;

@@ -58,5 +58,5 @@ export interface XavpRef {
 export function parseXavpInner(inner: string | null): XavpRef {
   const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[(\d+)\])?\s*(?:=>\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[0\])?)?\s*$/.exec(inner ?? '');
   if (!m) throw new Error(`bad $xavp name "${inner ?? ''}": expected $xavp(name[index]=>field)`);
-  return { name: m[1]!, index: m[2] ? Number(m[2]) : 0, field: m[3] ?? null };
+  return { name: m[1], index: m[2] ? Number(m[2]) : 0, field: m[3] ?? null };
 }

@@ -46,7 +46,7 @@ function exportVars(ctx: MsgContext, st: DsState, recs: readonly DsRecord[]): vo
   if (t.dst) {
     if (t.dst.kind === 'avp') ctx.avps?.delete(t.dst.key);
     // newest first: $avp(dst) is the current destination, [1] the next one
-    for (let i = recs.length - 1; i >= 0; i--) writePv(ctx, t.dst, recs[i]!.uri);
+    for (let i = recs.length - 1; i >= 0; i--) writePv(ctx, t.dst, recs[i].uri);
   }
   if (t.attrsAvp && cur) writePv(ctx, t.attrsAvp, cur.attrs);
   if (t.grp && cur) writePv(ctx, t.grp, cur.grp);
@@ -78,21 +78,21 @@ function selectIn(ctx: MsgContext, st: DsState, setid: number, alg: number, limi
     ctx.setError(503, 'No destination available');
     return null;
   }
-  const chosen = set.dests[pick.idx]!;
+  const chosen = set.dests[pick.idx];
   if (pick.alg === Alg.PARALLEL) {
     if (mode !== SetOp.XAVP && !pushDst(ctx, chosen.uri, mode)) return null;
     addBranches(ctx, set, pick.idx, mode);
     return { recs: [] };
   }
   const order = failoverOrder(st, set, pick.idx, pick.alg, limit > 0 ? limit : Number.MAX_SAFE_INTEGER);
-  return { recs: order.map((i) => record(st, set.dests[i]!, pick.alg)) };
+  return { recs: order.map((i) => record(st, set.dests[i], pick.alg)) };
 }
 
 /** algorithm 12: the others as extra branches (Kamailio adds those after the chosen one) */
 function addBranches(ctx: MsgContext, set: DsSet, idx: number, mode: SetOpMode): void {
   const user = parseUri(ctx.ruri)?.user ?? null;
   for (let i = idx + 1; i < set.dests.length; i++) {
-    const d = set.dests[i]!;
+    const d = set.dests[i];
     if (mode === SetOp.RURI) {
       const u = parseUri(d.uri);
       if (!u) continue;

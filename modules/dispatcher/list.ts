@@ -120,7 +120,7 @@ export function attrValue(body: string, name: string): string | null {
 function shuffle(a: number[], rnd: () => number): void {
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
+    [a[i], a[j]] = [a[j], a[i]];
   }
 }
 

@@ -35,14 +35,14 @@ export function parseListFile(text: string, file: string): RawDest[] {
     const bad = (why: string) => {
       throw new ListError(`${where}: ${why}: "${raw.trim()}"`);
     };
-    if (!/^\d+$/.test(f[0]!)) bad('the set id must be a number');
+    if (!/^\d+$/.test(f[0])) bad('the set id must be a number');
     if (f.length < 2) bad('missing destination URI');
     if (f[2] !== undefined && !/^\d+$/.test(f[2])) bad('flags must be a number');
     if (f[3] !== undefined && !/^-?\d+$/.test(f[3])) bad('priority must be a number');
     if (f.length > 5) bad('too many fields (expected: setid uri [flags [priority [attrs]]])');
     out.push({
       setid: Number(f[0]),
-      uri: f[1]!,
+      uri: f[1],
       flags: f[2] !== undefined ? Number(f[2]) : 0,
       priority: f[3] !== undefined ? Number(f[3]) : 0,
       attrs: f[4] ?? '',

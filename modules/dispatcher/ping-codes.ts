@@ -14,7 +14,7 @@ export function parseReplyCodes(text: string): ReplyCodes {
     const m = /^(code|class)\s*=\s*(\d+)$/i.exec(p);
     if (!m) throw new Error(`expected "code=NNN" or "class=N", got "${p}"`);
     const n = Number(m[2]);
-    if (m[1]!.toLowerCase() === 'code') {
+    if (m[1].toLowerCase() === 'code') {
       if (n < 100 || n > 699) throw new Error(`reply code ${n} out of range 100..699`);
       out.codes.add(n);
     } else {

@@ -35,7 +35,7 @@ function authUser(ctx: MsgContext): string | null {
   for (const kind of ['proxy', 'www'] as const) {
     for (const c of ctx.msg.credentials(kind)) {
       const u = c.cred.username;
-      if (u) return u.split('@')[0]!.trim();
+      if (u) return u.split('@')[0].trim();
     }
   }
   return null;
@@ -46,8 +46,8 @@ function fromSlots(set: DsSet, slots: number[], cursor: 'wlast' | 'rwlast', limi
   const n = slots.length;
   for (let k = 0; k < n; k++) {
     const pos = (set[cursor] + k) % n;
-    const i = slots[pos]!;
-    if (i < limitIdx && !skipDst(set.dests[i]!.flags)) {
+    const i = slots[pos];
+    if (i < limitIdx && !skipDst(set.dests[i].flags)) {
       set[cursor] = (pos + 1) % n;
       return i;
     }
@@ -103,13 +103,13 @@ function startIndex(ctx: MsgContext, st: DsState, set: DsSet, alg: number, range
       }
       let best = -1;
       for (let j = 0; j < set.dests.length; j++) {
-        const d = set.dests[j]!;
+        const d = set.dests[j];
         if (skipDst(d.flags) || (d.attrs.maxload !== 0 && d.dload >= d.attrs.maxload)) continue;
-        if (best < 0 || d.dload < set.dests[best]!.dload) best = j;
+        if (best < 0 || d.dload < set.dests[best].dload) best = j;
       }
       if (best < 0) return null;
-      if (!st.callLoad.add(ctx.msg.callId(), set.dests[best]!)) {
-        ctx.log.error({ uri: set.dests[best]!.uri }, 'dispatcher: destination has no duid; classic dispatching');
+      if (!st.callLoad.add(ctx.msg.callId(), set.dests[best])) {
+        ctx.log.error({ uri: set.dests[best].uri }, 'dispatcher: destination has no duid; classic dispatching');
         return { hash: best, alg: Alg.HASH_CALLID, rr: false };
       }
       return { hash: best, alg, rr: false };
@@ -138,10 +138,10 @@ export function pickDest(ctx: MsgContext, st: DsState, set: DsSet, alg: number):
   if (!start) return null;
   const hash = start.hash % range;
   let i = hash;
-  while (skipDst(set.dests[i]!.flags)) {
+  while (skipDst(set.dests[i].flags)) {
     i = (i + 1) % range;
     if (i === hash) {
-      if (!useDefault || skipDst(set.dests[n - 1]!.flags)) return null;
+      if (!useDefault || skipDst(set.dests[n - 1].flags)) return null;
       i = n - 1;
       break;
     }
@@ -156,7 +156,7 @@ export function failoverOrder(st: DsState, set: DsSet, idx: number, alg: number,
   const useDefault = st.p.use_default === 1;
   const out = [idx];
   const usable = (i: number) => {
-    const d = set.dests[i]!;
+    const d = set.dests[i];
     if (skipDst(d.flags) || (useDefault && i === n - 1)) return false;
     return !(alg === Alg.CALL_LOAD && d.attrs.maxload !== 0 && d.dload >= d.attrs.maxload);
   };

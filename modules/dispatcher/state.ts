@@ -103,7 +103,7 @@ async function readRaw(st: DsState): Promise<RawDest[]> {
       .filter((x) => x.trim())
       .map((x) => {
         const [a, c] = x.split('=');
-        return [a!.trim(), c!.trim()];
+        return [a.trim(), c.trim()];
       });
     return queryDispatcher(
       s.db,

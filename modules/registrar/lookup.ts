@@ -105,14 +105,14 @@ export function lookup(ctx: MsgContext, dom: UlDomain, env: LookupEnv, uri: stri
 function applyFound(ctx: MsgContext, env: LookupEnv, found: UlContact[] | number): number {
   if (typeof found === 'number') return found;
   const cfg = env.cfg;
-  const main = found[0]!;
+  const main = found[0];
   ctx.newUri = main.uri;
   ctx.dstUri = dstOf(main);
   ctx.ruriQ = main.q < 0 ? null : main.q / 1000;
   ctx.ruriPath = main.path;
   ctx.bflags |= main.cflags;
   if (cfg.natFlag !== null && (main.flags & FL_NAT) !== 0) ctx.flags |= 1 << cfg.natFlag;
-  if (cfg.appendBranches) for (let i = 1; i < found.length; i++) ctx.branches.push(branchOf(found[i]!));
+  if (cfg.appendBranches) for (let i = 1; i < found.length; i++) ctx.branches.push(branchOf(found[i]));
   return CODES[cfg.dialect].found;
 }
 

@@ -6,7 +6,7 @@ import type { SipUri } from '../../src/sip/types.js';
 function uriOfRoute(entry: string): string {
   const lt = entry.indexOf('<');
   const gt = entry.indexOf('>', lt + 1);
-  return lt >= 0 && gt > lt ? entry.slice(lt + 1, gt) : entry.trim().split(';')[0]!;
+  return lt >= 0 && gt > lt ? entry.slice(lt + 1, gt) : entry.trim().split(';')[0];
 }
 
 function hasLr(u: SipUri | null): boolean {
@@ -43,7 +43,7 @@ export function looseRoute(ctx: MsgContext): number {
   // §16.4: the R-URI is a value we put into Record-Route: the previous hop was a strict
   // router. The real target is the last Route entry.
   if (entries.length > 0 && ruri && isMine(ctx, ruri) && (hasLr(ruri) || ruri.user === null)) {
-    const last = entries[entries.length - 1]!;
+    const last = entries[entries.length - 1];
     ctx.newUri = uriOfRoute(last);
     entries = entries.slice(0, -1);
     setRoutes(ctx, entries);
@@ -51,23 +51,23 @@ export function looseRoute(ctx: MsgContext): number {
     if (entries.length === 0) return 1;
   }
   if (entries.length === 0) return -1;
-  const firstUri = parseUri(uriOfRoute(entries[0]!));
+  const firstUri = parseUri(uriOfRoute(entries[0]));
   if (!isMine(ctx, firstUri)) {
     // preloaded route to someone else: next hop is that route
-    ctx.dstUri = uriOfRoute(entries[0]!);
+    ctx.dstUri = uriOfRoute(entries[0]);
     return hasToTag(ctx) ? 1 : -3;
   }
   ctx.setExt('rr.ftag', firstUri!.params.find(([k]) => k === 'ftag')?.[1] ?? null);
   entries = entries.slice(1);
   // double Record-Route: our second entry (other transport/interface) follows
-  if (entries.length > 0 && isMine(ctx, parseUri(uriOfRoute(entries[0]!)))) entries = entries.slice(1);
+  if (entries.length > 0 && isMine(ctx, parseUri(uriOfRoute(entries[0])))) entries = entries.slice(1);
   setRoutes(ctx, entries);
   ctx.setExt('rr.routeParams', firstUri!.params);
   if (entries.length === 0) {
     // only our own Route: an out-of-dialog request "preloaded" to us is not loose-routed
     return hasToTag(ctx) ? 1 : -1;
   }
-  const nextUriText = uriOfRoute(entries[0]!);
+  const nextUriText = uriOfRoute(entries[0]);
   const next = parseUri(nextUriText);
   if (hasLr(next)) {
     ctx.dstUri = nextUriText;

@@ -34,7 +34,7 @@ export function slReply(ctx: MsgContext, st: SlState, code: number, reason: stri
   }
   ctx.replied = true;
   st.sent.value++;
-  st.byClass[Math.min(6, Math.floor(code / 100))]!.value++;
+  st.byClass[Math.min(6, Math.floor(code / 100))].value++;
   if (code >= 300) st.sentErr.value++;
   return Ret.OK;
 }

@@ -65,8 +65,8 @@ function segmentAt(v: MsgView, pos: number): number {
   let hi = s.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (pos < s[mid]!.start) hi = mid - 1;
-    else if (pos >= s[mid]!.end) lo = mid + 1;
+    if (pos < s[mid].start) hi = mid - 1;
+    else if (pos >= s[mid].end) lo = mid + 1;
     else return mid;
   }
   return -1;
@@ -132,18 +132,18 @@ export function applyToMessage(msg: SipMessage, v: MsgView, splices: readonly Sp
 }
 
 function editHeaders(msg: SipMessage, v: MsgView, a: number, b: number, sps: Splice[]): void {
-  const base = v.segments[a]!.start;
-  const orig = v.text.slice(base, v.segments[b]!.end);
+  const base = v.segments[a].start;
+  const orig = v.text.slice(base, v.segments[b].end);
   const rel = sps.map((s) => ({ start: s.start - base, end: s.end - base, text: s.text }));
   const lines = parseLines(applySplices(orig, rel));
   const segs = v.segments.slice(a, b + 1);
   const sameShape =
     lines.length === segs.length &&
-    lines.every((l, i) => l.text.includes(':') && lookupHeader(l.name).lname === segs[i]!.hf.lname);
+    lines.every((l, i) => l.text.includes(':') && lookupHeader(l.name).lname === segs[i].hf.lname);
   if (sameShape) {
     lines.forEach((l, i) => {
-      const hf = segs[i]!.hf;
-      if (l.value !== headerValue(hf) || l.text + '\r\n' !== segs[i]!.line) msg.setHeaderValue(hf, l.value);
+      const hf = segs[i].hf;
+      if (l.value !== headerValue(hf) || l.text + '\r\n' !== segs[i].line) msg.setHeaderValue(hf, l.value);
     });
     return;
   }

@@ -161,13 +161,13 @@ export function hasBody(ctx: MsgContext, mime?: string): number {
   if (body.length === 0) return Ret.FALSE;
   if (!mime) return Ret.OK;
   const want = mime.trim().toLowerCase();
-  const ct = (msg.newContentType ?? msg.value('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const ct = (msg.newContentType ?? msg.value('content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (ct === want) return Ret.OK;
   // multipart bodies: look at the parts' own Content-Type lines
   if (ct.startsWith('multipart/')) {
     const re = /^content-type:\s*([^;\r\n]+)/gim;
     let m: RegExpExecArray | null;
-    while ((m = re.exec(body)) !== null) if (m[1]!.trim().toLowerCase() === want) return Ret.OK;
+    while ((m = re.exec(body)) !== null) if (m[1].trim().toLowerCase() === want) return Ret.OK;
   }
   return Ret.FALSE;
 }

@@ -30,7 +30,7 @@ export class SubstError extends Error {}
 
 export function parseSubst(s: string): SubstExpr {
   if (s.length < 3) throw new ArgError(`substitution "${s}" is too short (expected /re/repl/flags)`);
-  const sep = s[0]!;
+  const sep = s[0];
   if (sep === '\\') throw new ArgError(`invalid separator "\\" in "${s}"`);
   // the regex ends at the first separator not preceded by '\' (as Kamailio does)
   let i = 1;
@@ -60,7 +60,7 @@ function parseRepl(s: string, start: number, sep: string): { parts: ReplPart[]; 
   };
   let i = start;
   while (i < s.length) {
-    const c = s[i]!;
+    const c = s[i];
     if (c === '\\') {
       const n = s[i + 1];
       if (n === undefined) throw new ArgError(`dangling "\\" in the replacement of "${s}"`);
@@ -118,7 +118,7 @@ const pvCache = new WeakMap<Script, Map<string, (ctx: MsgContext) => unknown>>()
 
 function pvValue(ctx: MsgContext, spec: PvRefSpec): string {
   let m = pvCache.get(ctx.script);
-  if (!m) pvCache.set(ctx.script, (m = new Map()));
+  if (!m) pvCache.set(ctx.script, (m = new Map<string, (ctx: MsgContext) => unknown>()));
   let get = m.get(spec.text);
   if (!get) {
     const acc = resolveCorePv(spec, ctx.script.vars);

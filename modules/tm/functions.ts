@@ -28,7 +28,7 @@ function parseProxy(s: string): RelayOpts {
   const m = /^(?:(udp|tcp|tls|sctp):)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/i.exec(s.trim());
   if (!m) throw new ArgError(`bad proxy address "${s}", expected [proto:]host[:port]`);
   const proto = m[1] ? (m[1].toLowerCase() === 'udp' ? 'udp' : 'tcp') : null;
-  return relayOpts(m[2]!, m[3] ? Number(m[3]) : undefined, proto);
+  return relayOpts(m[2], m[3] ? Number(m[3]) : undefined, proto);
 }
 
 const replyCodeArg = () =>
@@ -133,7 +133,7 @@ function isSet(ctx: MsgContext, target: string): number {
   const key: keyof PendingHooks =
     target === 'failure_route' ? 'onFailure' : target === 'onreply_route' ? 'onReply' : 'onBranch';
   const h = ctx.getExt<PendingHooks>('tm.hooks');
-  const v = h?.[key] ?? boundTx(ctx)?.[key as 'onFailure' | 'onReply' | 'onBranch'] ?? null;
+  const v = h?.[key] ?? boundTx(ctx)?.[key] ?? null;
   return v !== null && v !== undefined ? Ret.OK : Ret.FALSE;
 }
 

@@ -16,8 +16,8 @@ export function saveLumps(msg: SipMessage): LumpSnapshot {
   const removed = new Array<boolean>(hs.length);
   const values = new Array<string | null>(hs.length);
   for (let i = 0; i < hs.length; i++) {
-    removed[i] = hs[i]!.removed;
-    values[i] = hs[i]!.newValue;
+    removed[i] = hs[i].removed;
+    values[i] = hs[i].newValue;
   }
   return {
     top: msg.topLines.slice(),
@@ -38,7 +38,7 @@ export function restoreLumps(msg: SipMessage, s: LumpSnapshot): void {
   msg.newContentType = s.contentType;
   const hs = msg.headers;
   for (let i = 0; i < hs.length; i++) {
-    hs[i]!.removed = s.removed[i]!;
-    hs[i]!.newValue = s.values[i]!;
+    hs[i].removed = s.removed[i]!;
+    hs[i].newValue = s.values[i]!;
   }
 }

@@ -25,7 +25,7 @@ function prio4xx(xx: number): number {
 export function replyPrio(code: number, local: boolean, fakedPrio: number): number {
   const cls = Math.floor(code / 100);
   const xx = code % 100;
-  const p = cls >= 0 && cls < 7 ? CLASS_PRIO[cls]! + (cls === 4 ? prio4xx(xx) : xx) : 32000 + xx;
+  const p = cls >= 0 && cls < 7 ? CLASS_PRIO[cls] + (cls === 4 ? prio4xx(xx) : xx) : 32000 + xx;
   return local ? p + fakedPrio : p;
 }
 

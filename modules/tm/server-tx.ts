@@ -16,7 +16,7 @@ export function sendUpstream(tm: TmEngine, tx: Transaction, buf: Buffer, code: n
   const wasFinal = tx.uasStatus >= 200;
   tx.uasReply = buf;
   if (code >= 200) {
-    if (!wasFinal) tm.c.byClass[Math.min(6, Math.floor(code / 100))]!.value++;
+    if (!wasFinal) tm.c.byClass[Math.min(6, Math.floor(code / 100))].value++;
     tx.uasStatus = code;
     tx.uasToTag = toTag;
   } else if (code > tx.uasStatus) tx.uasStatus = code;

@@ -102,7 +102,7 @@ export class TimerWheel {
   }
 
   private runSlot(slot: number, nowMs: number): void {
-    let node: TimerNode | null = this.slots[slot]!;
+    let node: TimerNode | null = this.slots[slot];
     while (node) {
       const next: TimerNode | null = node.next;
       if (node.at <= nowMs) {

@@ -112,7 +112,7 @@ export class DbOnlyDomain implements UlDomain {
       if (!list) out.set(c.aor, (list = []));
       const dup = list.findIndex((x) => x.uri === c.uri);
       if (dup < 0) list.push(c);
-      else if (list[dup]!.lastModified < c.lastModified) list[dup] = c;
+      else if (list[dup].lastModified < c.lastModified) list[dup] = c;
     }
     for (const list of out.values()) list.sort(this.env.order);
     return out;

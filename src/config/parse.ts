@@ -108,7 +108,7 @@ function splitChunks(text: string): Array<[number, number]> {
   let inDecl = false;
   let i = 0;
   while (i < text.length) {
-    const c = text[i]!;
+    const c = text[i];
     if (c === '\n') {
       lineStart = true;
       i++;
@@ -153,8 +153,8 @@ function splitChunks(text: string): Array<[number, number]> {
   }
   const out: Array<[number, number]> = [];
   for (let k = 0; k < starts.length; k++) {
-    const a = starts[k]!;
-    const b = k + 1 < starts.length ? starts[k + 1]! : text.length;
+    const a = starts[k];
+    const b = k + 1 < starts.length ? starts[k + 1] : text.length;
     if (/\S/.test(text.slice(a, b))) out.push([a, b]);
   }
   return out;
@@ -215,7 +215,7 @@ function structure(buf: string): Structure {
   const stack: number[] = [];
   let i = 0;
   while (i < buf.length) {
-    const c = buf[i]!;
+    const c = buf[i];
     if (c === '"' || c === "'") {
       i = stringEnd(buf, i).end;
       continue;
@@ -264,7 +264,7 @@ function repair(buf: string, p: number, expected: Expectation[], after: string, 
   const s = structure(buf);
   const { depth, open } = depthAt(s, p);
   let prevEnd = p;
-  while (prevEnd > 0 && /\s/.test(buf[prevEnd - 1]!)) prevEnd--;
+  while (prevEnd > 0 && /\s/.test(buf[prevEnd - 1])) prevEnd--;
   const atEnd = !/\S/.test(buf.slice(p));
   const found = atEnd ? foundText(after) : foundText(buf.slice(p, p + 60));
   const labels = expectationLabels(expected);
@@ -277,7 +277,7 @@ function repair(buf: string, p: number, expected: Expectation[], after: string, 
   }
 
   // missing ';' at the end of a line
-  const afterStmt = prevEnd > 0 && '{};'.includes(buf[prevEnd - 1]!);
+  const afterStmt = prevEnd > 0 && '{};'.includes(buf[prevEnd - 1]);
   if (labels.includes("';'") && prevEnd < p && gapHasNewline && depth > 0 && !afterStmt) {
     const what = buf[prevEnd - 1] === ')' ? 'function call' : 'statement';
     return {
@@ -290,7 +290,7 @@ function repair(buf: string, p: number, expected: Expectation[], after: string, 
 
   // a block left open before the next route block / end of file
   if (atEnd && open.length > 0 && labels.includes("'}'")) {
-    const o = open[0]!;
+    const o = open[0];
     const fixed = prevEnd < buf.length ? putChar(buf, prevEnd, '}') : buf + '}';
     return {
       message: `missing '}': this block is not closed before ${found}`,
@@ -303,7 +303,7 @@ function repair(buf: string, p: number, expected: Expectation[], after: string, 
   // `foo_route[1] { ... }` at top level
   const head = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(buf.slice(0, p));
   if (depth === 0 && head && (buf[p] === '[' || buf[p] === '{')) {
-    const name = head[1]!;
+    const name = head[1];
     const a = buf.indexOf(name);
     const guess = closest(name, ROUTE_KEYWORDS);
     return {

@@ -94,10 +94,10 @@ export class LineIndex {
     let hi = this.starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= off) lo = mid;
+      if (this.starts[mid] <= off) lo = mid;
       else hi = mid - 1;
     }
-    return { offset: off, line: lo + 1, column: off - this.starts[lo]! + 1 };
+    return { offset: off, line: lo + 1, column: off - this.starts[lo] + 1 };
   }
   loc(start: number, end: number): Loc {
     return { source: this.source, start: this.position(start), end: this.position(Math.max(start, end)) };
@@ -135,15 +135,15 @@ class OffsetMap {
     let hi = n - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      const s = this.outStart[mid]!;
+      const s = this.outStart[mid];
       if (isEnd ? s < out : s <= out) lo = mid;
       else hi = mid - 1;
     }
     const i = lo;
-    if (out >= this.outEnd[i]!) return this.origEnd[i]!;
-    if (out <= this.outStart[i]!) return this.origStart[i]!;
-    if (this.exact[i]) return this.origStart[i]! + (out - this.outStart[i]!);
-    return isEnd ? this.origEnd[i]! : this.origStart[i]!;
+    if (out >= this.outEnd[i]) return this.origEnd[i];
+    if (out <= this.outStart[i]) return this.origStart[i];
+    if (this.exact[i]) return this.origStart[i] + (out - this.outStart[i]);
+    return isEnd ? this.origEnd[i] : this.origStart[i];
   }
 }
 
@@ -171,7 +171,7 @@ const CONDITIONALS = new Set(['ifdef', 'ifndef', 'else', 'endif']);
 export function pvEnd(s: string, i: number): number {
   let j = i + 1;
   if (s[j] === '(') return balancedEnd(s, j);
-  while (j < s.length && /[A-Za-z0-9_.?$]/.test(s[j]!)) {
+  while (j < s.length && /[A-Za-z0-9_.?$]/.test(s[j])) {
     if (s[j] === '$' || s[j] === '?') return j + 1;
     j++;
   }
@@ -217,11 +217,11 @@ function lineEnd(s: string, i: number): number {
 /** `"/re/repl/flags"` with any delimiter; backslash escapes the delimiter */
 function parseSubst(spec: string): { re: string; repl: string; flags: string } | null {
   if (spec.length < 2) return null;
-  const d = spec[0]!;
+  const d = spec[0];
   const parts: string[] = [];
   let cur = '';
   for (let i = 1; i < spec.length; i++) {
-    const c = spec[i]!;
+    const c = spec[i];
     if (c === '\\' && spec[i + 1] === d) {
       cur += d;
       i++;
@@ -232,7 +232,7 @@ function parseSubst(spec: string): { re: string; repl: string; flags: string } |
   }
   parts.push(cur);
   if (parts.length < 3) return null;
-  return { re: parts[0]!, repl: parts[1]!, flags: parts[2]! };
+  return { re: parts[0], repl: parts[1], flags: parts[2] };
 }
 
 function applySubsts(text: string, rules: SubstRule[]): string {
@@ -341,7 +341,7 @@ class FileScanner {
 
   private step(i: number): number {
     const s = this.src;
-    const c = s[i]!;
+    const c = s[i];
     const next = s[i + 1];
     if (c === '"' || c === "'") return this.string(i);
     if (c === '/' && next === '*') return this.blockComment(i);
@@ -363,7 +363,7 @@ class FileScanner {
     if (c === '$') return pvEnd(s, i);
     if (c === '@' && isIdStart(next)) {
       let j = i + 1;
-      while (j < s.length && /[A-Za-z0-9_.[\]]/.test(s[j]!)) j++;
+      while (j < s.length && /[A-Za-z0-9_.[\]]/.test(s[j])) j++;
       return j;
     }
     if (isIdStart(c) && !isIdChar(s[i - 1])) return this.ident(i);
@@ -385,7 +385,7 @@ class FileScanner {
     }
     if (s.slice(i, end).includes('\n')) this.multiline.push(i);
     if (this.st.substs.length > 0) {
-      const q = s[i]!;
+      const q = s[i];
       const body = s.slice(i + 1, end - 1);
       const sub = applySubsts(body, this.st.substs);
       if (sub !== body) this.replace(i, end, q + sub + q);
@@ -512,7 +512,7 @@ class FileScanner {
     if (!m) {
       this.error(CONFIG_CODES.PREPROC, `#!${word} needs a name`, loc);
     } else {
-      const name = m[1]!;
+      const name = m[1];
       const v = m[2]?.trim() ? m[2].trim() : true;
       const old = this.st.defines.get(name);
       if (old !== undefined && (word === 'trydef')) {
@@ -529,7 +529,7 @@ class FileScanner {
 
   private subst(word: string, arg: string, loc: Loc): void {
     const q = /^(["'])(.*)\1$/.exec(arg);
-    const spec = q ? parseSubst(q[2]!) : null;
+    const spec = q ? parseSubst(q[2]) : null;
     if (!spec) {
       this.error(CONFIG_CODES.PREPROC, `#!${word} expects "/regex/replacement/flags"`, loc);
       return;
@@ -552,7 +552,7 @@ class FileScanner {
       this.error(CONFIG_CODES.PREPROC, `#!${word} expects NAME or NAME=ENVVAR`, loc);
       return;
     }
-    const name = m[1]!;
+    const name = m[1];
     const envName = m[2] ?? name;
     const v = this.st.env[envName];
     if (v === undefined) {
@@ -604,10 +604,10 @@ class FileScanner {
     const s = this.src;
     const e = lineEnd(s, i);
     const m = /^[ \t]*(#!|!!)([A-Za-z_]+)/.exec(s.slice(i, e));
-    if (m && CONDITIONALS.has(m[2]!)) {
-      const at = i + m[0].length - m[2]!.length - 2;
-      const wEnd = at + 2 + m[2]!.length;
-      this.conditional(m[2]!, s.slice(wEnd, e), at, wEnd);
+    if (m && CONDITIONALS.has(m[2])) {
+      const at = i + m[0].length - m[2].length - 2;
+      const wEnd = at + 2 + m[2].length;
+      this.conditional(m[2], s.slice(wEnd, e), at, wEnd);
     }
     this.blank(i, e);
     return e < s.length ? e + 1 : e;
@@ -620,7 +620,7 @@ function expandValue(value: string, expanding: Set<string>, st: PreprocessState)
   let i = 0;
   const s = value;
   while (i < s.length) {
-    const c = s[i]!;
+    const c = s[i];
     if (c === '"' || c === "'") {
       const { end } = stringEnd(s, i);
       const body = s.slice(i + 1, end - 1);

@@ -66,7 +66,7 @@ export function coerceSetting(type: string, raw: unknown, spec?: Pick<ParamSpec,
   }
   if (typeof v === 'number' && spec && ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)))
     throw new RpcError(-32602, `Invalid params: ${v} is out of range ${spec.min ?? ''}..${spec.max ?? ''}`);
-  const why = spec?.validate ? (spec.validate as (x: unknown) => string | null)(v) : null;
+  const why = spec?.validate ? (spec.validate)(v) : null;
   if (why) throw new RpcError(-32602, `Invalid params: ${why}`);
   return v;
 }
@@ -86,7 +86,7 @@ function setVar(server: ControlServer, state: ControlState, p: RpcParams, forceT
     return { group: v.group, name: v.name, old: v.value, value };
   }
   const inst = server.modules.get(v.group)!;
-  const spec = inst.def.params[v.name]!;
+  const spec = inst.def.params[v.name];
   const value = coerceSetting(v.type, p[2], spec);
   const params = { ...inst.params, [v.name]: value };
   inst.def.reconfigure!(inst.holder.state, params);

@@ -43,8 +43,8 @@ export function parseAddress(
   | { kind: 'unsupported'; why: string }
   | { kind: 'bad'; why: string } {
   const m = /^(unixs|unixd|unix|udp|tcp|fifo):(.*)$/i.exec(text);
-  const proto = m ? m[1]!.toLowerCase() : null;
-  const rest = m ? m[2]! : text;
+  const proto = m ? m[1].toLowerCase() : null;
+  const rest = m ? m[2] : text;
   if (proto === 'unixd') return { kind: 'unsupported', why: `unix datagram socket ${rest}: not supported (use the unix stream socket)` };
   const netLike = /^(\[[^\]]+\]|[^:/]+):\d+$/.test(rest);
   if (proto === 'unix' || proto === 'unixs' || (proto === null && !netLike)) {
@@ -57,7 +57,7 @@ export function parseAddress(
   let portText = rest;
   const hp = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(rest);
   if (hp) {
-    host = hp[1]!.replace(/^\[|\]$/g, '');
+    host = hp[1].replace(/^\[|\]$/g, '');
     portText = hp[2]!;
   }
   if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) return { kind: 'bad', why: `bad address "${text}" (want ${kind}:host:port)` };

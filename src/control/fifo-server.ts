@@ -185,12 +185,12 @@ export async function openFifo(h: FifoHandlers, o: FifoOptions): Promise<Closabl
         buf = buf.slice(nl + 1);
         continue;
       }
-      const after = m[2]!.trimStart();
+      const after = m[2].trimStart();
       if (after.startsWith('{') || after.startsWith('[')) {
-        const pos = buf.indexOf(after[0]!, m[1]!.length + 2);
+        const pos = buf.indexOf(after[0], m[1].length + 2);
         const end = scanJsonEnd(buf, pos);
         if (end < 0) return;
-        jsonRequest(buf.slice(pos, end), m[1]!);
+        jsonRequest(buf.slice(pos, end), m[1]);
         buf = buf.slice(end);
         continue;
       }
@@ -200,7 +200,7 @@ export async function openFifo(h: FifoHandlers, o: FifoOptions): Promise<Closabl
       const endArgs = nl + term.index;
       const args = nl === endArgs ? [] : buf.slice(nl + 1, endArgs).split('\n').map((l) => l.replace(/\r$/, ''));
       buf = buf.slice(endArgs + term[0].length);
-      serRequest(m[1]!, m[2]!.trim(), args);
+      serRequest(m[1], m[2].trim(), args);
     }
   };
 

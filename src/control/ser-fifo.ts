@@ -59,7 +59,7 @@ export function serFifoHandler(d: SerFifoDeps): (cmd: string, args: string[]) =>
   };
 
   const methodFor = (cmd: string): string | null => {
-    if (ALIASES[cmd]) return ALIASES[cmd]!;
+    if (ALIASES[cmd]) return ALIASES[cmd];
     if (d.dispatcher.find(cmd)) return cmd;
     const dotted = cmd.replace('_', '.');
     if (dotted !== cmd && d.dispatcher.find(dotted)) return dotted;

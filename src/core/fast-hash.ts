@@ -33,7 +33,7 @@ export function hashHex(s: string, seed = 0): string {
   const hi = pairHi & 0x1fffff;
   const lo = pairLo;
   return (
-    HEX2[(hi >>> 16) & 0xff]! + HEX2[(hi >>> 8) & 0xff]! + HEX2[hi & 0xff]! +
-    HEX2[(lo >>> 24) & 0xff]! + HEX2[(lo >>> 16) & 0xff]! + HEX2[(lo >>> 8) & 0xff]! + HEX2[lo & 0xff]!
+    HEX2[(hi >>> 16) & 0xff] + HEX2[(hi >>> 8) & 0xff] + HEX2[hi & 0xff] +
+    HEX2[(lo >>> 24) & 0xff] + HEX2[(lo >>> 16) & 0xff] + HEX2[(lo >>> 8) & 0xff] + HEX2[lo & 0xff]
   );
 }

@@ -131,7 +131,7 @@ export const arg = {
 
 /** modifiers */
 export function optional<T>(a: ArgSpec<T>): ArgSpec<T | undefined> {
-  return { ...a, optional: true } as ArgSpec<T | undefined>;
+  return { ...a, optional: true };
 }
 export function staticArg<T>(a: ArgSpec<T>): ArgSpec<T> {
   return { ...a, static: true };
@@ -194,7 +194,8 @@ export type RpcResult = unknown;
 
 export interface RpcSpec<S = unknown> {
   help: string;
-  run(self: S, params: RpcParams): RpcResult | Promise<RpcResult>;
+  /** the result, or a promise of it */
+  run(self: S, params: RpcParams): RpcResult;
 }
 
 /**

@@ -18,7 +18,7 @@ export async function resolveUri(uri: string): Promise<Destination | null> {
       const srv = await dns.resolveSrv(`_sip._${proto}.${host}`).catch(() => []);
       if (srv.length > 0) {
         srv.sort((a, b) => a.priority - b.priority || b.weight - a.weight);
-        const target = srv[0]!;
+        const target = srv[0];
         const addr = await dns.lookup(target.name);
         return { proto, ip: addr.address, port: target.port };
       }

@@ -145,11 +145,11 @@ const add: CtlCommand = {
   help: 'add a subscriber (USER or USER@DOMAIN)',
   run: (a, ctx: DbCtlContext) =>
     guarded(ctx, add.usage, a, 2, 3, async (e) => {
-      const acc = accountOf(a[0]!, e);
-      checkPassword(a[1]!);
+      const acc = accountOf(a[0], e);
+      checkPassword(a[1]);
       await withDb(e, async (db) => {
         if (await findUser(db, acc)) throw new CommandError(`user ${acc.user}@${acc.domain} already exists`);
-        const row: DbRow = { username: acc.user, domain: acc.domain, ...credentialColumns(acc, a[1]!, plaintext(e)) };
+        const row: DbRow = { username: acc.user, domain: acc.domain, ...credentialColumns(acc, a[1], plaintext(e)) };
         // SER 0.9 schemas still have email_address; Kamailio's has none
         const cols = (await db.tableColumns?.('subscriber')) ?? [];
         if (a[2] !== undefined && cols.includes('email_address')) row.email_address = a[2];
@@ -165,7 +165,7 @@ const rm: CtlCommand = {
   help: 'remove a subscriber',
   run: (a, ctx: DbCtlContext) =>
     guarded(ctx, rm.usage, a, 1, 1, async (e) => {
-      const acc = accountOf(a[0]!, e);
+      const acc = accountOf(a[0], e);
       await withDb(e, async (db) => {
         const n = await db.delete('subscriber', { username: acc.user, domain: acc.domain });
         if (n === 0) throw new CommandError(`no such user ${acc.user}@${acc.domain}`);
@@ -180,11 +180,11 @@ const passwd: CtlCommand = {
   help: "change a subscriber's password",
   run: (a, ctx: DbCtlContext) =>
     guarded(ctx, passwd.usage, a, 2, 2, async (e) => {
-      const acc = accountOf(a[0]!, e);
-      checkPassword(a[1]!);
+      const acc = accountOf(a[0], e);
+      checkPassword(a[1]);
       await withDb(e, async (db) => {
         if (!(await findUser(db, acc))) throw new CommandError(`no such user ${acc.user}@${acc.domain}`);
-        await db.update('subscriber', { username: acc.user, domain: acc.domain }, credentialColumns(acc, a[1]!, plaintext(e)));
+        await db.update('subscriber', { username: acc.user, domain: acc.domain }, credentialColumns(acc, a[1], plaintext(e)));
         e.out(`password changed for ${acc.user}@${acc.domain}`);
       });
     }),
@@ -202,7 +202,7 @@ const show: CtlCommand = {
           for (const r of rows) e.out(`${String(r.username)}@${String(r.domain)}`);
           return;
         }
-        const acc = accountOf(a[0]!, e);
+        const acc = accountOf(a[0], e);
         const row = await findUser(db, acc);
         if (!row) throw new CommandError(`no such user ${acc.user}@${acc.domain}`);
         for (const [k, v] of Object.entries(row)) {
@@ -226,8 +226,8 @@ const alias: CtlCommand = {
       if (!ok) throw new CommandError(`usage: tserctl ${alias.usage}`);
       await withDb(e, async (db) => {
         if (sub === 'add') {
-          const from = accountOf(rest[0]!, e);
-          const to = accountOf(rest[1]!, e);
+          const from = accountOf(rest[0], e);
+          const to = accountOf(rest[1], e);
           const exists = await db.query('dbaliases', {
             where: { alias_username: from.user, alias_domain: from.domain, username: to.user, domain: to.domain },
             limit: 1,
@@ -236,7 +236,7 @@ const alias: CtlCommand = {
           await db.insert('dbaliases', { alias_username: from.user, alias_domain: from.domain, username: to.user, domain: to.domain });
           e.out(`added alias ${from.user}@${from.domain} -> ${to.user}@${to.domain}`);
         } else if (sub === 'rm') {
-          const from = accountOf(rest[0]!, e);
+          const from = accountOf(rest[0], e);
           const n = await db.delete('dbaliases', { alias_username: from.user, alias_domain: from.domain });
           if (n === 0) throw new CommandError(`no such alias ${from.user}@${from.domain}`);
           e.out(`removed alias ${from.user}@${from.domain}`);

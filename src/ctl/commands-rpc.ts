@@ -159,7 +159,7 @@ export const rpcCommands: CtlCommand[] = [
       if (a.length === 0) return usageError(ctx, 'rpc METHOD [PARAMS...]');
       const [method, ...params] = a;
       return guarded(ctx, async (o) => {
-        const r = await o.call(method!, params.map(rpcParam));
+        const r = await o.call(method, params.map(rpcParam));
         o.out(JSON.stringify(r, null, 2));
         return 0;
       });

@@ -33,10 +33,10 @@ export function parseRc(text: string): Record<string, string> {
     if (!line || line.startsWith('#')) continue;
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
     if (!m) continue;
-    let v = m[2]!.trim();
+    let v = m[2].trim();
     if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
     else v = v.replace(/\s+#.*$/, '');
-    out[m[1]!] = v;
+    out[m[1]] = v;
   }
   return out;
 }
@@ -60,7 +60,7 @@ export function resolveSocket(flag: string | undefined, rc: Record<string, strin
   if (rc.CTL_SOCKET) return rc.CTL_SOCKET;
   const runDir = process.env.TSER_RUN_DIR;
   const candidates = [...(runDir ? [join(runDir, 'tser_ctl')] : []), '/run/tser/tser_ctl', join(tmpdir(), 'tser_ctl')];
-  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+  return candidates.find((p) => existsSync(p)) ?? candidates[0];
 }
 
 let nextId = 1;
@@ -90,11 +90,11 @@ function unwrap(doc: string, id: number): unknown {
 export function rpcCall(socket: string, method: string, params: readonly unknown[] = [], timeoutMs = 60000): Promise<unknown> {
   const { id, text } = request(method, params);
   const udp = /^udp:(\[[^\]]+\]|[^:]+):(\d+)$/.exec(socket);
-  if (udp) return udpCall(udp[1]!.replace(/^\[|\]$/g, ''), Number(udp[2]), text, id, timeoutMs);
+  if (udp) return udpCall(udp[1].replace(/^\[|\]$/g, ''), Number(udp[2]), text, id, timeoutMs);
   const tcp = /^tcp:(\[[^\]]+\]|[^:]+):(\d+)$/.exec(socket);
   const path = socket.replace(/^unixs?:/, '');
   return new Promise((resolve, reject) => {
-    const conn = tcp ? net.connect(Number(tcp[2]), tcp[1]!.replace(/^\[|\]$/g, '')) : net.connect(path);
+    const conn = tcp ? net.connect(Number(tcp[2]), tcp[1].replace(/^\[|\]$/g, '')) : net.connect(path);
     const framer = new JsonFramer();
     let done = false;
     const finish = (f: () => void) => {
@@ -113,7 +113,7 @@ export function rpcCall(socket: string, method: string, params: readonly unknown
             try {
               resolve(unwrap(f.doc, id));
             } catch (e) {
-              reject(e);
+              reject(e instanceof Error ? e : new Error(String(e)));
             }
           });
       }
@@ -144,7 +144,7 @@ function udpCall(host: string, port: number, text: string, id: number, timeoutMs
       try {
         resolve(unwrap(buf.toString('utf8'), id));
       } catch (e) {
-        reject(e);
+        reject(e instanceof Error ? e : new Error(String(e)));
       }
     });
     s.on('error', (e) => {

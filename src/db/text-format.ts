@@ -21,14 +21,14 @@ export function parseHeader(line: string): TextColumn[] {
     if (!item) continue;
     const m = /^([^()\s]+)\(([A-Za-z]+)(?:,([A-Za-z]+))?\)$/.exec(item);
     if (!m) throw new TextFormatError(`bad column definition "${item}"`);
-    const t = m[2]!.toLowerCase();
+    const t = m[2].toLowerCase();
     const type: TextType | null =
       t === 'int' ? 'int' : t === 'double' ? 'double' : t === 'str' || t === 'string' || t === 'blob' ? 'string' : t === 'datetime' ? 'datetime' : null;
     if (!type) throw new TextFormatError(`unknown column type "${m[2]}" in "${item}"`);
     const attr = m[3]?.toLowerCase();
     if (attr !== undefined && attr !== 'auto' && attr !== 'null') throw new TextFormatError(`unknown column attribute "${m[3]}"`);
     if (attr === 'auto' && type !== 'int') throw new TextFormatError(`"auto" needs an int column: "${item}"`);
-    out.push({ name: m[1]!, type, nullable: attr === 'null', auto: attr === 'auto' });
+    out.push({ name: m[1], type, nullable: attr === 'null', auto: attr === 'auto' });
   }
   if (out.length === 0) throw new TextFormatError('empty column definition line');
   return out;
@@ -40,9 +40,9 @@ export function splitRow(line: string): (string | null)[] {
   let cur = '';
   let filled = false;
   for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
+    const c = line[i];
     if (c === '\\' && i + 1 < line.length) {
-      const n = line[++i]!;
+      const n = line[++i];
       cur += n === 'n' ? '\n' : n === 'r' ? '\r' : n === 't' ? '\t' : n === '0' ? '\0' : n;
       filled = true;
     } else if (c === ':') {
@@ -121,14 +121,14 @@ export function parseTable(text: string): ParsedTable {
   const columns = parseHeader(header);
   const rows: Record<string, DbValue>[] = [];
   for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!.replace(/\r$/, '');
+    const line = lines[i].replace(/\r$/, '');
     if (line.length === 0) continue;
     const fields = splitRow(line);
     if (fields.length !== columns.length) {
       throw new TextFormatError(`line ${i + 1}: ${fields.length} fields, the header declares ${columns.length}`);
     }
     const row: Record<string, DbValue> = {};
-    columns.forEach((c, k) => (row[c.name] = decodeField(c, fields[k]!, i + 1)));
+    columns.forEach((c, k) => (row[c.name] = decodeField(c, fields[k], i + 1)));
     rows.push(row);
   }
   return { header, columns, rows };

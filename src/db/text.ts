@@ -231,7 +231,7 @@ export class TextDb implements Db {
     if (q.orderBy) {
       const m = /^\s*(\S+)(?:\s+(asc|desc))?\s*$/i.exec(q.orderBy);
       if (!m) throw new DbError('query', `bad orderBy "${q.orderBy}"`);
-      const col = this.column(t, m[1]!).name;
+      const col = this.column(t, m[1]).name;
       const dir = m[2]?.toLowerCase() === 'desc' ? -1 : 1;
       rows = [...rows].sort((a, b) => {
         const x = a[col] ?? null;
@@ -268,7 +268,7 @@ export class TextDb implements Db {
     let n = 0;
     for (const r of t.rows) {
       if (!matches(r, where)) continue;
-      for (const c of cols) r[c.name] = this.coerce(t, c, set[c.name]!);
+      for (const c of cols) r[c.name] = this.coerce(t, c, set[c.name]);
       n++;
     }
     if (n > 0) await this.persist(t);
@@ -330,9 +330,9 @@ export class TextDb implements Db {
     const def = textColumn(col);
     const [c] = parseHeader(def);
     t.header = `${t.header.trimEnd()} ${def}`;
-    t.columns.push(c!);
-    const fill = col.default !== undefined ? col.default : c!.nullable ? null : c!.type === 'string' ? '' : 0;
-    for (const r of t.rows) r[c!.name] = this.coerce(t, c!, fill);
+    t.columns.push(c);
+    const fill = col.default !== undefined ? col.default : c.nullable ? null : c.type === 'string' ? '' : 0;
+    for (const r of t.rows) r[c.name] = this.coerce(t, c, fill);
     await this.persist(t);
   }
 

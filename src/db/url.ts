@@ -22,8 +22,8 @@ export type DbUrl = MysqlUrl | TextUrl;
 export function parseDbUrl(url: string): DbUrl {
   const m = /^([a-z][a-z0-9+_-]*):\/\/(.*)$/i.exec(url.trim());
   if (!m) throw new DbError('url', `bad db_url "${maskDbUrl(url)}": expected mysql://user:pass@host/db or text:///dir`);
-  const scheme = m[1]!.toLowerCase();
-  const rest = m[2]!;
+  const scheme = m[1].toLowerCase();
+  const rest = m[2];
   if (scheme === 'text' || scheme === 'dbtext' || scheme === 'db_text') {
     if (rest.length === 0) throw new DbError('url', `bad db_url "${url}": text:// needs a directory`);
     return { driver: 'text', dir: resolve(rest) };

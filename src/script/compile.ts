@@ -9,7 +9,7 @@ import type { Dialect } from '../core/dialect.js';
 import { ArgError, type ArgSpec, type FunctionSpec, type PvSpec, Route } from '../core/module-api.js';
 import { parseUri } from '../sip/index.js';
 import { type MsgContext, RunFlag } from './context.js';
-import { compileTransform, PvError, resolveCorePv, type PvAccess, type PvRefSpec, type VarStore } from './pv.js';
+import { compileTransform, resolveCorePv, type PvAccess, type PvRefSpec, type VarStore } from './pv.js';
 import type { CompiledRoute, Exec, RouteTables } from './script.js';
 import { parseTemplate } from './template.js';
 import { binaryFn, isPromise, lift, toInt, toStr, truthy, type Val } from './values.js';
@@ -288,7 +288,7 @@ export class Compiler {
           return last;
         }
         const c = cond(ctx);
-        if (typeof c !== 'boolean') return c.then((b) => (b && ctx.runFlags === 0 ? step(ctx, i, last) : last));
+        if (typeof c !== 'boolean') return c.then((b) => (b && ctx.runFlags === 0 ? step(ctx, i) : last));
         if (!c || ctx.runFlags !== 0) return last;
         const r = body(ctx);
         if (typeof r !== 'number') return r.then((n) => after(ctx, i, n));
@@ -296,7 +296,7 @@ export class Compiler {
         if (ctx.runFlags !== 0) return finishLoop(ctx, last);
       }
     };
-    const step = (ctx: MsgContext, i: number, last: number): number | Promise<number> => {
+    const step = (ctx: MsgContext, i: number): number | Promise<number> => {
       const r = body(ctx);
       return typeof r === 'number' ? after(ctx, i, r) : r.then((n) => after(ctx, i, n));
     };
@@ -451,10 +451,11 @@ export class Compiler {
     }
     const argFns: ArgGetter[] = [];
     e.args.forEach((a, i) => {
-      const g = this.arg(a, spec.args[i]!, e.name, scope);
+      const g = this.arg(a, spec.args[i], e.name, scope);
       if (g) argFns.push(g);
     });
     if (argFns.length !== e.args.length) return null;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- spec functions never use `this`
     const run = spec.run as (ctx: MsgContext, self: unknown, ...args: unknown[]) => number | Promise<number>;
     const site = locText(e.loc);
     const fname = e.name;
@@ -531,7 +532,7 @@ export class Compiler {
         const vals: unknown[] = new Array(argFns.length);
         let pending: Promise<void>[] | null = null;
         for (let i = 0; i < argFns.length; i++) {
-          const g = argFns[i]!;
+          const g = argFns[i];
           if (g.isConst) {
             vals[i] = g.constValue;
             continue;
@@ -544,7 +545,7 @@ export class Compiler {
           }
           if (isPromise(v)) {
             (pending ??= []).push(
-              (v as Promise<unknown>).then((x) => {
+              (v).then((x) => {
                 vals[i] = x;
               }),
             );
@@ -634,6 +635,7 @@ export class Compiler {
         const m = this.env.modulePvs.get(spec.name);
         if (m) {
           const inner = m.spec.parseInner ? m.spec.parseInner(spec.inner) : spec.inner;
+          // eslint-disable-next-line @typescript-eslint/unbound-method -- spec functions never use `this`
           const { get, set } = m.spec;
           const holder = m.holder;
           access = {
@@ -690,7 +692,7 @@ export class Compiler {
       return pv ? pv.get : () => p.text;
     });
     if (parts.length === 1 && typeof parts[0] !== 'string') {
-      const g = parts[0]!;
+      const g = parts[0];
       return (ctx) => g(ctx);
     }
     return (ctx) => {
@@ -802,9 +804,9 @@ export class Compiler {
       }
       case 'selval': {
         if (e.args.length !== 3) return null;
-        const c = this.cond(e.args[0]!, scope);
-        const a = this.expr(e.args[1]!, scope);
-        const b = this.expr(e.args[2]!, scope);
+        const c = this.cond(e.args[0], scope);
+        const a = this.expr(e.args[1], scope);
+        const b = this.expr(e.args[2], scope);
         return (ctx) => {
           const x = c(ctx);
           return typeof x === 'boolean' ? (x ? a(ctx) : b(ctx)) : x.then((y) => (y ? a(ctx) : b(ctx)));

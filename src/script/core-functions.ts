@@ -23,7 +23,7 @@ function editRuri(ctx: MsgContext, f: (u: SipUri) => void): number {
 function hostPort(s: string): { host: string; port: number | null } {
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(s.trim());
   if (!m) return { host: s, port: null };
-  return { host: m[1]!, port: m[2] ? Number(m[2]) : null };
+  return { host: m[1], port: m[2] ? Number(m[2]) : null };
 }
 
 const LEVELS: Record<string, 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {

@@ -10,7 +10,7 @@ export function parsePvName(text: string): PvTarget | null {
   const t = text.trim();
   const m = /^\$(avp|var)\(([^()]+)\)$/.exec(t);
   if (m) {
-    const inner = m[2]!.trim();
+    const inner = m[2].trim();
     if (m[1] === 'var') return { kind: 'var', name: inner };
     return { kind: 'avp', key: inner.startsWith('s:') ? inner.slice(2) : inner };
   }
@@ -30,7 +30,7 @@ export function writePv(ctx: MsgContext, t: PvTarget, v: PvValue): void {
     return;
   }
   if (v === null) return;
-  const m = (ctx.avps ??= new Map());
+  const m = (ctx.avps ??= new Map<string, PvValue[]>());
   const list = m.get(t.key);
   if (list) list.push(v);
   else m.set(t.key, [v]);

@@ -268,7 +268,7 @@ export function resolveCorePv(ref: PvRefSpec, vars: VarStore): PvAccess | null {
           c.avps?.delete(key);
           return;
         }
-        const m = (c.avps ??= new Map());
+        const m = (c.avps ??= new Map<string, PvValue[]>());
         const list = m.get(key);
         if (list) list.push(v);
         else m.set(key, [v]);

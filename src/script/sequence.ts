@@ -14,7 +14,7 @@ export function sequence(parts: Compiled[]): Compiled {
   const fns = parts.map((p) => p.run);
   const n = fns.length;
   if (n === 0) return { run: () => 1, async: false };
-  if (n === 1) return parts[0]!;
+  if (n === 1) return parts[0];
   if (!parts.some((p) => p.async)) {
     // hot path: a plain loop, no promises anywhere below
     return {
@@ -22,7 +22,7 @@ export function sequence(parts: Compiled[]): Compiled {
       run: (ctx) => {
         let r = 1;
         for (let i = 0; i < n; i++) {
-          r = fns[i]!(ctx) as number;
+          r = fns[i](ctx) as number;
           if (ctx.runFlags !== 0) return r;
         }
         return r;
@@ -38,7 +38,7 @@ export function sequenceFrom(parts: Compiled[]): (ctx: MsgContext, start: number
   const n = fns.length;
   const step = (ctx: MsgContext, i: number, r: number): number | Promise<number> => {
     for (; i < n; i++) {
-      const x = fns[i]!(ctx);
+      const x = fns[i](ctx);
       if (typeof x !== 'number') {
         const next = i + 1;
         return x.then((v) => (ctx.runFlags !== 0 ? v : step(ctx, next, v)));

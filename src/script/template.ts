@@ -32,17 +32,17 @@ export function readPv(s: string, i: number): { spec: PvRefSpec; end: number } |
     const body = s.slice(j + 1, end - 1);
     const m = /^([A-Za-z_][A-Za-z0-9_]*|\?)(\(([^)]*)\))?(\[(-?\d+|\*)\])?((\{[^}]*\})*)$/.exec(body);
     if (!m) return null;
-    const transforms = m[6] ? [...m[6].matchAll(/\{([^}]*)\}/g)].map((t) => t[1]!) : [];
+    const transforms = m[6] ? [...m[6].matchAll(/\{([^}]*)\}/g)].map((t) => t[1]) : [];
     const idx = m[5] === undefined ? null : m[5] === '*' ? '*' : Number(m[5]);
     return {
-      spec: { name: m[1]!, inner: m[3] ?? null, index: idx, transforms, text: s.slice(i, end) },
+      spec: { name: m[1], inner: m[3] ?? null, index: idx, transforms, text: s.slice(i, end) },
       end,
     };
   }
-  if (j >= s.length || !NAME_START.test(s[j]!)) return null;
+  if (j >= s.length || !NAME_START.test(s[j])) return null;
   if (s[j] === '?') return { spec: { name: '?', inner: null, index: null, transforms: [], text: '$?' }, end: j + 1 };
   const start = j;
-  while (j < s.length && /[A-Za-z0-9_]/.test(s[j]!)) j++;
+  while (j < s.length && /[A-Za-z0-9_]/.test(s[j])) j++;
   const name = s.slice(start, j);
   let inner: string | null = null;
   if (s[j] === '(') {
@@ -61,7 +61,7 @@ export function parseTemplate(s: string): TemplatePart[] {
   let lit = '';
   let i = 0;
   while (i < s.length) {
-    const c = s[i]!;
+    const c = s[i];
     if (c !== '$') {
       lit += c;
       i++;

@@ -34,7 +34,8 @@ export const enum HT {
 }
 
 export interface SipUri {
-  scheme: 'sip' | 'sips' | 'tel' | string;
+  /** lower-case: 'sip', 'sips' or 'tel' */
+  scheme: string;
   user: string | null;
   password: string | null;
   host: string; // IPv6 kept with brackets: "[::1]"

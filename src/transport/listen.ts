@@ -37,7 +37,7 @@ export function parseListen(text: string): ListenSpec {
   let protos: Proto[] = ['udp', 'tcp'];
   const m = /^(udp|tcp|tls|sctp|ws|wss|\*):(.*)$/i.exec(main);
   if (m) {
-    const p = m[1]!.toLowerCase();
+    const p = m[1].toLowerCase();
     if (p === 'udp' || p === 'tcp') protos = [p];
     else if (p !== '*') throw new ListenError(`transport "${p}" is not supported by tser (udp and tcp are)`);
     main = m[2]!;
@@ -45,7 +45,7 @@ export function parseListen(text: string): ListenSpec {
   const { host, port } = splitHostPort(main);
   let advertise: ListenSpec['advertise'] = null;
   const ai = parts.findIndex((p) => p.toLowerCase() === 'advertise');
-  if (ai >= 0 && parts[ai + 1]) advertise = splitHostPort(parts[ai + 1]!);
+  if (ai >= 0 && parts[ai + 1]) advertise = splitHostPort(parts[ai + 1]);
   return { protos, host, port, advertise };
 }
 
