@@ -1,11 +1,45 @@
 #!/usr/bin/env node
 // `tser`: the daemon. Flags follow Kamailio where Kamailio has them (-f -c -l -A -n -E -D -V -h).
+//
+// Startup memory: loading the config, its modules and their drivers allocates a lot that
+// lives on (code, tables), which would make V8 grow the young generation to its largest
+// size and tier hot loader functions up to optimized code, and both would then stay in the
+// idle process's memory. So until the proxy has started, the young generation does not grow
+// and nothing is compiled beyond bytecode; then V8's defaults apply again (under load the
+// young generation grows and hot code is compiled as usual). Measured with the benchmark:
+// idle RSS down by about 7 MB, CPU per registration unchanged. The rest of the code is
+// imported after the flags are set.
+import v8 from 'node:v8';
 import { parseArgs } from 'node:util';
-import { configureLogger, levelFromDebug } from './core/log.js';
-import { describeLoad, loadConfig, type LoadedConfig } from './config/load.js';
-import { SERVER_VERSION, Server } from './core/server.js';
 import type { Dialect } from './core/dialect.js';
-import { startControl } from './control/start.js';
+import type { LoadedConfig } from './config/load.js';
+
+// [V8 flag names, value during startup, V8's default restored after it]; a flag given on
+// the command line or in NODE_OPTIONS is left alone
+const STARTUP_FLAGS: [names: string[], during: string, after: string][] = [
+  [['semi-space-growth-factor'], '--semi-space-growth-factor=1', '--semi-space-growth-factor=2'],
+  [['turbofan', 'opt'], '--no-turbofan', '--turbofan'],
+  [['sparkplug'], '--no-sparkplug', '--sparkplug'],
+];
+const userFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map((a) => a.replace(/_/g, '-'));
+const given = (name: string): boolean => userFlags.some((a) => a === `--${name}` || a === `--no-${name}` || a.startsWith(`--${name}=`));
+const startupFlags = STARTUP_FLAGS.filter(([names]) => !names.some(given));
+for (const [, during] of startupFlags) v8.setFlagsFromString(during);
+// Running: after a major GC the old generation may grow to 1.5× what survived before the
+// next one (V8 picks up to 4× when GC looks cheap). A burst of registrations (or calls)
+// promotes the requests it had in flight; with 4× that garbage stays in the process's
+// memory at idle, since V8 collects again only when allocation resumes. Measured: CPU per
+// registration unchanged, 100,000 contacts about 150 bytes each less RSS.
+const RUNNING_FLAGS: [names: string[], flag: string][] = [[['heap-growing-percent'], '--heap-growing-percent=50']];
+function startupDone(): void {
+  for (const [, , after] of startupFlags) v8.setFlagsFromString(after);
+  for (const [names, flag] of RUNNING_FLAGS) if (!names.some(given)) v8.setFlagsFromString(flag);
+}
+
+const { configureLogger, levelFromDebug } = await import('./core/log.js');
+const { describeLoad, loadConfig } = await import('./config/load.js');
+const { SERVER_VERSION, Server } = await import('./core/server.js');
+const { startControl } = await import('./control/start.js');
 
 const HELP = `tser ${SERVER_VERSION} — SIP Express Router in TypeScript
 
@@ -114,6 +148,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const control = await startControl(server, cfg, { defines, dialect });
+  startupDone();
   let stopping = false;
   const shutdown = async (sig: string) => {
     if (stopping) return;

@@ -5,7 +5,7 @@
 // they are integer unix seconds instead.
 import type { DbRow, DbValue } from '../../src/db/db.js';
 import { ALL_METHODS, Q_UNSPECIFIED, type UlContact } from './api.js';
-import { Ucontact } from './contact.js';
+import { intern, Ucontact } from './contact.js';
 import type { UsrlocParams } from './params.js';
 
 export interface Columns {
@@ -76,37 +76,103 @@ export function aorKey(f: RowFormat, aor: string): DbRow {
   return { [f.cols.user]: aor.slice(0, at), [f.cols.domain]: aor.slice(at + 1) };
 }
 
+// the last few seconds converted: rows written together mostly share their times (no Date
+// per row); nothing mutates these Date objects
+const recentDates: (Date | null)[] = [null, null, null, null];
+
 export function timeValue(f: RowFormat, sec: number): DbValue {
-  return f.intTimes ? sec : new Date(sec * 1000);
+  if (f.intTimes) return sec;
+  const ms = sec * 1000;
+  for (const d of recentDates) if (d !== null && d.getTime() === ms) return d;
+  const d = new Date(ms);
+  recentDates.pop();
+  recentDates.unshift(d);
+  return d;
 }
 
 const int32 = (n: number): number => n | 0;
 
+const columnLists = new WeakMap<RowFormat, readonly string[]>();
+
+/** the columns of a contact's row, in the order rowValues() gives the values */
+export function rowColumns(f: RowFormat): readonly string[] {
+  let list = columnLists.get(f);
+  if (!list) {
+    const k = f.cols;
+    list = [
+      k.user,
+      ...(f.useDomain ? [k.domain] : []),
+      k.ruid,
+      k.contact,
+      k.expires,
+      k.q,
+      k.callid,
+      k.cseq,
+      k.flags,
+      k.cflags,
+      k.userAgent,
+      k.received,
+      k.path,
+      k.socket,
+      k.methods,
+      k.instance,
+      k.regId,
+      k.lastModified,
+      k.serverId,
+      k.connectionId,
+      k.keepalive,
+      k.partition,
+    ];
+    columnLists.set(f, list);
+  }
+  return list;
+}
+
+/** a contact's row values in rowColumns() order, appended to out (no row object) */
+export function rowValues(f: RowFormat, c: UlContact, out: DbValue[]): void {
+  const aor = c.aor;
+  if (!f.useDomain) out.push(aor);
+  else {
+    const at = aor.indexOf('@');
+    if (at < 0) out.push(aor, '');
+    else out.push(aor.slice(0, at), aor.slice(at + 1));
+  }
+  out.push(
+    c.ruid,
+    c.uri,
+    timeValue(f, c.expires),
+    c.q === Q_UNSPECIFIED ? -1 : c.q / 1000,
+    c.callid,
+    c.cseq,
+    int32(c.flags),
+    int32(c.cflags),
+    c.userAgent,
+    c.received,
+    c.path,
+    c.socket,
+    int32(c.methods),
+    c.instance,
+    c.regId,
+    timeValue(f, c.lastModified),
+    c.serverId,
+    c.connectionId,
+    c.keepalive,
+    c.partition,
+  );
+}
+
+/** row k of a flat list of values in `cols` order, as a row object */
+export function rowObject(cols: readonly string[], values: readonly DbValue[], k = 0): DbRow {
+  const row: DbRow = {};
+  const base = k * cols.length;
+  for (let i = 0; i < cols.length; i++) row[cols[i]!] = values[base + i] ?? null;
+  return row;
+}
+
 export function toRow(f: RowFormat, c: UlContact): DbRow {
-  const k = f.cols;
-  return {
-    ...aorKey(f, c.aor),
-    [k.ruid]: c.ruid,
-    [k.contact]: c.uri,
-    [k.expires]: timeValue(f, c.expires),
-    [k.q]: c.q === Q_UNSPECIFIED ? -1 : c.q / 1000,
-    [k.callid]: c.callid,
-    [k.cseq]: c.cseq,
-    [k.flags]: int32(c.flags),
-    [k.cflags]: int32(c.cflags),
-    [k.userAgent]: c.userAgent,
-    [k.received]: c.received,
-    [k.path]: c.path,
-    [k.socket]: c.socket,
-    [k.methods]: int32(c.methods),
-    [k.instance]: c.instance,
-    [k.regId]: c.regId,
-    [k.lastModified]: timeValue(f, c.lastModified),
-    [k.serverId]: c.serverId,
-    [k.connectionId]: c.connectionId,
-    [k.keepalive]: c.keepalive,
-    [k.partition]: c.partition,
-  };
+  const values: DbValue[] = [];
+  rowValues(f, c, values);
+  return rowObject(rowColumns(f), values);
 }
 
 /** unix seconds from a DATETIME (Date or 'YYYY-MM-DD HH:MM:SS' local) or an integer column */
@@ -133,6 +199,10 @@ function num(v: DbValue | undefined, def: number): number {
   return Number.isFinite(n) ? n : def;
 }
 
+function nullOrInterned(s: string | null): string | null {
+  return s ? intern(s) : null;
+}
+
 // expires near the epoch means "permanent": Kamailio writes time_t 0, which lands a few hours
 // either side of 1970-01-01 00:00 depending on the time zone it was written in
 const PERMANENT_BEFORE = 2 * 86400;
@@ -155,10 +225,10 @@ export function fromRow(f: RowFormat, row: DbRow): Ucontact | null {
   c.cseq = num(row[k.cseq], 1);
   c.flags = num(row[k.flags], 0);
   c.cflags = num(row[k.cflags], 0);
-  c.userAgent = str(row[k.userAgent]) ?? '';
+  c.userAgent = intern(str(row[k.userAgent]) ?? '');
   c.received = str(row[k.received]) || null;
-  c.path = str(row[k.path]) || null;
-  c.socket = str(row[k.socket]) || null;
+  c.path = nullOrInterned(str(row[k.path]));
+  c.socket = nullOrInterned(str(row[k.socket]));
   const m = row[k.methods];
   c.methods = m === null || m === undefined ? ALL_METHODS : num(m, ALL_METHODS) >>> 0;
   c.instance = str(row[k.instance]) || null;

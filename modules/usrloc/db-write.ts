@@ -1,7 +1,10 @@
 // Batched writes for the write-back flush: with MySQL one multi-row
 // `INSERT … ON DUPLICATE KEY UPDATE` per chunk and `DELETE … WHERE ruid IN (…)`, so a
 // shutdown flush of 100k contacts takes seconds, not minutes; other drivers row by row.
-import type { Db, DbRow, DbValue } from '../../src/db/db.js';
+// Rows come as one flat list of values in column order (no object per row), and the SQL
+// text of each batch size is made once per table and column list.
+import type { Db, DbValue } from '../../src/db/db.js';
+import { rowObject } from './columns.js';
 
 export const WRITE_CHUNK = 500;
 
@@ -22,31 +25,50 @@ export function batchSizes(n: number): number[] {
 
 const q = (id: string): string => `\`${id.replace(/`/g, '``')}\``;
 
-/** upsert rows that all have the same columns; keyCol is the unique key (ruid) */
-export async function upsertRows(db: Db, table: string, rows: readonly DbRow[], keyCol: string): Promise<void> {
-  if (db.driver !== 'mysql') {
-    for (const r of rows) await db.upsert(table, r, [keyCol]);
-    return;
+/** statement text by column list, then table and row count */
+const upsertSql = new WeakMap<readonly string[], Map<string, string>>();
+
+function upsertText(table: string, cols: readonly string[], n: number, keyCol: string): string {
+  let byKey = upsertSql.get(cols);
+  if (!byKey) upsertSql.set(cols, (byKey = new Map()));
+  const key = `${n} ${keyCol} ${table}`;
+  let sql = byKey.get(key);
+  if (sql === undefined) {
+    const one = `(${cols.map(() => '?').join(', ')})`;
+    const set = cols.filter((c) => c !== keyCol).map((c) => `${q(c)} = VALUES(${q(c)})`);
+    sql = `INSERT INTO ${q(table)} (${cols.map(q).join(', ')}) VALUES ${Array.from({ length: n }, () => one).join(', ')} ON DUPLICATE KEY UPDATE ${set.join(', ')}`;
+    byKey.set(key, sql);
   }
-  let at = 0;
-  for (const n of batchSizes(rows.length)) {
-    const part = rows.slice(at, at + n);
-    at += n;
-    if (n === 1) await db.upsert(table, part[0]!, [keyCol]);
-    else await upsertMany(db, table, part, keyCol);
-  }
+  return sql;
 }
 
-async function upsertMany(db: Db, table: string, rows: readonly DbRow[], keyCol: string): Promise<void> {
-  const cols = Object.keys(rows[0]!);
-  const one = `(${cols.map(() => '?').join(', ')})`;
-  const params: DbValue[] = [];
-  for (const r of rows) for (const c of cols) params.push(r[c] ?? null);
-  const set = cols.filter((c) => c !== keyCol).map((c) => `${q(c)} = VALUES(${q(c)})`);
-  await db.raw(
-    `INSERT INTO ${q(table)} (${cols.map(q).join(', ')}) VALUES ${rows.map(() => one).join(', ')} ON DUPLICATE KEY UPDATE ${set.join(', ')}`,
-    params,
-  );
+/**
+ * `list` split into the batch sizes above (one statement each) with MySQL; other drivers
+ * write row by row, so the list stays whole
+ */
+export function batches<T>(db: Db, list: readonly T[]): T[][] {
+  if (db.driver !== 'mysql') return [list.slice()];
+  const out: T[][] = [];
+  let at = 0;
+  for (const n of batchSizes(list.length)) {
+    out.push(list.slice(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+/**
+ * upsert the rows of one batch, given as one flat list of values (`cols.length` per row);
+ * keyCol is the unique key (ruid). MySQL: one multi-row statement (a batch from batches());
+ * other drivers: row by row.
+ */
+export async function upsertBatch(db: Db, table: string, cols: readonly string[], values: readonly DbValue[], keyCol: string): Promise<void> {
+  const n = values.length / cols.length;
+  if (db.driver !== 'mysql' || n === 1) {
+    for (let k = 0; k < n; k++) await db.upsert(table, rowObject(cols, values, k), [keyCol]);
+    return;
+  }
+  await db.raw(upsertText(table, cols, n, keyCol), values);
 }
 
 export async function deleteKeys(db: Db, table: string, keyCol: string, keys: readonly string[]): Promise<void> {

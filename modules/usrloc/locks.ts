@@ -7,14 +7,17 @@ export class AorLocks {
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key);
     const p = prev ? prev.then(fn) : fn();
-    const tail = p.then(
-      () => undefined,
-      () => undefined,
+    // the key is forgotten when the last fn queued on it settles
+    const tail: Promise<void> = p.then(
+      () => this.release(key, tail),
+      () => this.release(key, tail),
     );
     this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
     return p;
   }
+
+  private release(key: string, tail: Promise<void>): void {
+    if (this.tails.get(key) === tail) this.tails.delete(key);
+  }
 }
+

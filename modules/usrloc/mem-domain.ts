@@ -1,30 +1,40 @@
 // A usrloc table kept in memory (db_mode 0, 1, 2), with the DB write path of modes 1/2.
 //
-// Every change marks the contact dirty (with a version number) or queues its ruid for
-// deletion; flush() writes them. Flushes are single-flight (a flush asked for while one runs
-// is coalesced into one that starts right after), so two flushes never write the same row
-// at once, and rows are written by ruid upsert (INSERT … ON DUPLICATE KEY UPDATE), so a retry
-// or a row already there never collides on the unique key. Expired contacts are removed from
-// memory synchronously and their rows deleted by ruid — never a blanket
-// `DELETE … WHERE expires < now`, which could delete a row refreshed meanwhile
-// (kamailio#2455). A contact whose version changed while its row was being written stays
-// dirty for the next flush. When the DB is down, contacts stay dirty in memory, one error is
-// logged per outage, and the next timer run retries.
-import { DbError, type DbRow } from '../../src/db/db.js';
+// Every change marks the contact dirty (a flag; the contact is queued once in a list) or
+// queues its ruid for deletion; flush() writes them. Flushes are single-flight (a flush
+// asked for while one runs is coalesced into one that starts right after), so two flushes
+// never write the same row at once, and rows are written by ruid upsert (INSERT … ON
+// DUPLICATE KEY UPDATE), so a retry or a row already there never collides on the unique
+// key. Expired contacts are removed from memory synchronously and their rows deleted by
+// ruid — never a blanket `DELETE … WHERE expires < now`, which could delete a row refreshed
+// meanwhile (kamailio#2455). A contact changed again while its row was being written (its
+// change sequence moved on) stays dirty for the next flush. When the DB is down, contacts
+// stay dirty in memory, one error is logged per outage, and the next timer run retries.
+//
+// Memory: an AOR with one contact (most of them) maps straight to it, not to a list.
+import { DbError, type DbRow, type DbValue } from '../../src/db/db.js';
 import type { ContactInfo, UlContact, UlDomain } from './api.js';
-import { aorKey, fromRow, toRow } from './columns.js';
-import { isPermanent, isValid, stamp, Ucontact } from './contact.js';
+import { aorKey, fromRow, rowColumns, rowObject, rowValues } from './columns.js';
+import { isPermanent, isValid, seqOrder, stamp, Ucontact } from './contact.js';
 import { checkTableVersion, isDown, type DomainEnv } from './domain-env.js';
 import { AorLocks } from './locks.js';
-import { chunks, deleteKeys, upsertRows, WRITE_CHUNK } from './db-write.js';
+import { batches, chunks, deleteKeys, upsertBatch, WRITE_CHUNK } from './db-write.js';
 
 /** shared empty answer: callers never mutate what get() returns */
 const NONE: readonly UlContact[] = Object.freeze([]);
 
+/** an AOR's contacts: the contact itself when it has one (most do), else a list, best first */
+type Record_ = Ucontact | Ucontact[];
+
+function listOf(r: Record_): readonly Ucontact[] {
+  return r instanceof Ucontact ? [r] : r;
+}
+
 export class MemDomain implements UlDomain {
   readonly name: string;
-  private readonly records = new Map<string, Ucontact[]>();
-  private readonly dirty = new Set<Ucontact>();
+  private readonly records = new Map<string, Record_>();
+  /** contacts to write (each once: Ucontact.queued); removed or clean ones are skipped */
+  private queue: Ucontact[] = [];
   /** ruid → contact whose row must be deleted */
   private readonly deletes = new Map<string, Ucontact>();
   private readonly locks = new AorLocks();
@@ -58,8 +68,14 @@ export class MemDomain implements UlDomain {
 
   /** sync once loaded (the lookup hot path takes no promise); a copy: callers delete while they iterate */
   get(aor: string): readonly UlContact[] | Promise<readonly UlContact[]> {
-    if (!this.loaded) return this.ready.catch(() => undefined).then(() => this.records.get(aor)?.slice() ?? NONE);
-    return this.records.get(aor)?.slice() ?? NONE;
+    if (!this.loaded) return this.ready.catch(() => undefined).then(() => this.copy(aor));
+    return this.copy(aor);
+  }
+
+  private copy(aor: string): readonly UlContact[] {
+    const r = this.records.get(aor);
+    if (r === undefined) return NONE;
+    return r instanceof Ucontact ? [r] : r.slice();
   }
 
   lock<T>(aor: string, fn: () => Promise<T>): Promise<T> {
@@ -67,7 +83,7 @@ export class MemDomain implements UlDomain {
   }
 
   async insert(aor: string, ci: ContactInfo): Promise<UlContact> {
-    const c = new Ucontact(aor, this.env.ruids.next());
+    const c = this.env.ruids.contact(aor);
     c.apply(ci, this.env.clock());
     this.add(c);
     this.markDirty(c);
@@ -78,7 +94,8 @@ export class MemDomain implements UlDomain {
     const c = this.find(old);
     if (!c) return this.insert(old.aor, ci);
     c.apply(ci, this.env.clock());
-    this.records.get(c.aor)!.sort(this.order);
+    const r = this.records.get(c.aor)!;
+    if (!(r instanceof Ucontact)) r.sort(this.order);
     this.markDirty(c);
     return c;
   }
@@ -91,16 +108,16 @@ export class MemDomain implements UlDomain {
 
   async remove(aor: string): Promise<number> {
     if (!this.loaded) this.tombstones.add(`${aor}\n*`);
-    const list = this.records.get(aor);
-    if (!list) return 0;
-    const n = list.length;
-    for (const c of [...list]) this.drop(c);
-    return n;
+    const r = this.records.get(aor);
+    if (!r) return 0;
+    const list = r instanceof Ucontact ? [r] : [...r];
+    for (const c of list) this.drop(c);
+    return list.length;
   }
 
   async dump(): Promise<Map<string, readonly UlContact[]>> {
     if (!this.loaded) await this.ready.catch(() => undefined);
-    return new Map([...this.records].map(([k, v]) => [k, [...v]]));
+    return new Map([...this.records].map(([k, v]) => [k, v instanceof Ucontact ? [v] : [...v]]));
   }
 
   async sync(): Promise<void> {
@@ -109,49 +126,57 @@ export class MemDomain implements UlDomain {
 
   counts(): { users: number; contacts: number } {
     let contacts = 0;
-    for (const l of this.records.values()) contacts += l.length;
+    for (const r of this.records.values()) contacts += r instanceof Ucontact ? 1 : r.length;
     return { users: this.records.size, contacts };
   }
 
   // ---------------- memory ----------------
 
   // newest first among equal keys: a global sequence breaks ties within one second
-  private readonly order = (a: Ucontact, b: Ucontact): number => this.env.order(a, b) || b.seq - a.seq;
+  private readonly order = (a: Ucontact, b: Ucontact): number => this.env.order(a, b) || seqOrder(a.seq, b.seq);
 
   private find(c: UlContact): Ucontact | undefined {
-    return this.records.get(c.aor)?.find((x) => x.ruid === c.ruid);
+    const r = this.records.get(c.aor);
+    if (r === undefined) return undefined;
+    if (r instanceof Ucontact) return r === c || r.sameRuid(c) ? r : undefined;
+    return r.find((x) => x === c) ?? r.find((x) => x.sameRuid(c));
   }
 
   private add(c: Ucontact): void {
-    let list = this.records.get(c.aor);
-    if (!list) {
-      list = [];
-      this.records.set(c.aor, list);
+    const r = this.records.get(c.aor);
+    if (r === undefined) {
+      this.records.set(c.aor, c);
       this.env.counters.users.value++;
       this.env.counters.allUsers.value++;
+    } else if (r instanceof Ucontact) {
+      // the record's key stays the string the first contact brought
+      this.records.set(r.aor, [r, c].sort(this.order));
+    } else {
+      r.push(c);
+      r.sort(this.order);
     }
-    list.push(c);
-    if (list.length > 1) list.sort(this.order);
     this.env.counters.contacts.value++;
     this.env.counters.allContacts.value++;
   }
 
   private drop(c: Ucontact): void {
-    const list = this.records.get(c.aor);
-    if (!list) return;
-    const i = list.indexOf(c);
-    if (i < 0) return;
-    list.splice(i, 1);
-    if (list.length === 0) {
+    const r = this.records.get(c.aor);
+    if (r === undefined) return;
+    if (r instanceof Ucontact) {
+      if (r !== c) return;
       this.records.delete(c.aor);
       this.env.counters.users.value--;
       this.env.counters.allUsers.value--;
+    } else {
+      const i = r.indexOf(c);
+      if (i < 0) return;
+      r.splice(i, 1);
+      if (r.length === 1) this.records.set(c.aor, r[0]!);
     }
     this.env.counters.contacts.value--;
     this.env.counters.allContacts.value--;
     c.removed = true;
     c.dirty = false;
-    this.dirty.delete(c);
     // the DB may still hold an older row for this binding: it must not come back on load
     if (!this.loaded) this.tombstones.add(`${c.aor}\n${c.uri}`);
     if (c.maybeInDb && this.writes) {
@@ -163,8 +188,15 @@ export class MemDomain implements UlDomain {
   private markDirty(c: Ucontact): void {
     if (!this.writes || c.memOnly) return;
     c.dirty = true;
-    this.dirty.add(c);
+    this.enqueue(c);
     this.writeThroughSoon();
+  }
+
+  /** into the list of contacts to write, once */
+  private enqueue(c: Ucontact): void {
+    if (c.queued || c.removed) return;
+    c.queued = true;
+    this.queue.push(c);
   }
 
   /** db_mode 1: changes reach the DB without waiting for the timer */
@@ -181,8 +213,12 @@ export class MemDomain implements UlDomain {
   sweep(now: number): number {
     const limit = now - this.env.rmExpiredDelay;
     const gone: Ucontact[] = [];
-    for (const list of this.records.values()) {
-      for (const c of list) if (!isPermanent(c) && c.expires <= limit) gone.push(c);
+    for (const r of this.records.values()) {
+      if (r instanceof Ucontact) {
+        if (!isPermanent(r) && r.expires <= limit) gone.push(r);
+      } else {
+        for (const c of r) if (!isPermanent(c) && c.expires <= limit) gone.push(c);
+      }
     }
     for (const c of gone) this.drop(c);
     this.env.counters.expires.value += gone.length;
@@ -215,45 +251,63 @@ export class MemDomain implements UlDomain {
       if (!this.loaded) return false;
     }
     const table = this.name;
-    const ruidCol = this.env.fmt.cols.ruid;
+    const fmt = this.env.fmt;
+    const ruidCol = fmt.cols.ruid;
+    const cols = rowColumns(fmt);
     let down: unknown = null;
     let failed = 0;
 
-    const batch = [...this.dirty].filter((c) => c.dirty && !c.removed);
-    this.dirty.clear();
+    const queued = this.queue;
+    this.queue = [];
+    const batch: Ucontact[] = [];
+    for (const c of queued) {
+      c.queued = false;
+      if (c.dirty && !c.removed) batch.push(c);
+    }
     for (const chunk of chunks(batch, WRITE_CHUNK)) {
       if (down) {
-        for (const c of chunk) if (!c.removed) this.dirty.add(c);
+        for (const c of chunk) this.enqueue(c);
         continue;
       }
-      const versions = chunk.map((c) => c.version);
-      const rows = chunk.map((c) => {
-        c.maybeInDb = true;
-        return toRow(this.env.fmt, c);
+      // the batches of a chunk go out together (MySQL: the driver spreads them over its
+      // connections; they write different rows), so write-through waits one round trip
+      const parts = batches(db, chunk).map((contacts) => {
+        // the change each row shows: a contact changed meanwhile stays dirty
+        const seqs = contacts.map((c) => c.seq);
+        const values: DbValue[] = [];
+        for (const c of contacts) {
+          c.maybeInDb = true;
+          rowValues(fmt, c, values);
+        }
+        return { contacts, seqs, values };
       });
-      try {
-        await upsertRows(db, table, rows, ruidCol);
-        chunk.forEach((c, k) => this.written(c, versions[k]!));
-      } catch (e) {
-        if (isDown(e)) {
-          down = e;
-          for (const c of chunk) if (!c.removed) this.dirty.add(c);
+      const results = await Promise.allSettled(parts.map((p) => upsertBatch(db, table, cols, p.values, ruidCol)));
+      for (let i = 0; i < parts.length; i++) {
+        const { contacts, seqs, values } = parts[i]!;
+        const r = results[i]!;
+        if (r.status === 'fulfilled') {
+          for (let k = 0; k < contacts.length; k++) this.written(contacts[k]!, seqs[k]!);
+          continue;
+        }
+        if (down || isDown(r.reason)) {
+          down ??= r.reason;
+          for (const c of contacts) this.enqueue(c);
           continue;
         }
         // one bad row fails the whole statement: find it row by row
-        for (let k = 0; k < chunk.length; k++) {
-          const c = chunk[k]!;
+        for (let k = 0; k < contacts.length; k++) {
+          const c = contacts[k]!;
           if (down) {
-            if (!c.removed) this.dirty.add(c);
+            this.enqueue(c);
             continue;
           }
           try {
-            await db.upsert(table, rows[k]!, [ruidCol]);
-            this.written(c, versions[k]!);
+            await db.upsert(table, rowObject(cols, values, k), [ruidCol]);
+            this.written(c, seqs[k]!);
           } catch (e2) {
             if (isDown(e2)) {
               down = e2;
-              if (!c.removed) this.dirty.add(c);
+              this.enqueue(c);
             } else {
               // refused (a value too long...): kept in memory, not retried forever
               failed++;
@@ -289,7 +343,7 @@ export class MemDomain implements UlDomain {
       if (!this.outage) {
         this.outage = true;
         this.env.log.error(
-          { table, err: (down as Error).message, pending: this.dirty.size + this.deletes.size },
+          { table, err: (down as Error).message, pending: this.queue.length + this.deletes.size },
           'usrloc: DB unavailable, contacts kept in memory; retrying every timer_interval',
         );
       }
@@ -303,9 +357,9 @@ export class MemDomain implements UlDomain {
   }
 
   /** a row was written: clean unless the contact changed meanwhile (then the next flush writes it) */
-  private written(c: Ucontact, version: number): void {
-    if (c.version === version) c.dirty = false;
-    else if (!c.removed) this.dirty.add(c);
+  private written(c: Ucontact, seq: number): void {
+    if (c.seq === seq) c.dirty = false;
+    else this.enqueue(c);
   }
 
   // ---------------- DB: load ----------------
@@ -353,7 +407,7 @@ export class MemDomain implements UlDomain {
     this.loaded = true;
     this.tombstones.clear();
     this.env.log.info({ table: this.name, rows, users: this.records.size }, 'usrloc: table loaded');
-    if (this.deletes.size > 0 || this.dirty.size > 0) this.writeThroughSoon();
+    if (this.deletes.size > 0 || this.queue.length > 0) this.writeThroughSoon();
   }
 
   /** rows in chunks of fetch_rows ordered by id (keyset paging); one query if there is no id */
@@ -404,13 +458,15 @@ export class MemDomain implements UlDomain {
           () => undefined,
         );
     }
+    const mine = this.records.get(c.aor);
+    const have = mine === undefined ? NONE : listOf(mine);
     const stale =
       !isValid(c, now) ||
       this.tombstones.has(`${c.aor}\n*`) ||
       this.tombstones.has(`${c.aor}\n${c.uri}`) ||
-      (this.records.get(c.aor) ?? []).some((x) => x.uri === c.uri || x.ruid === c.ruid);
+      have.some((x) => x.uri === c.uri || x.ruid === c.ruid);
     if (stale) {
-      const known = this.records.get(c.aor)?.some((x) => x.ruid === c.ruid);
+      const known = have.some((x) => x.ruid === c.ruid);
       if (!known && c.maybeInDb) this.deletes.set(c.ruid, c);
       return;
     }

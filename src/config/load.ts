@@ -7,7 +7,7 @@ import { parseConfigFile, parseConfigText, type ParsedConfig } from './parse.js'
 import { coreParams } from './core-params.js';
 import { detectDialect } from './detect-dialect.js';
 import type { Dialect, DialectChoice } from '../core/dialect.js';
-import { type AnyModuleDef, moduleCatalog, moduleNameFromPath } from '../core/module-loader.js';
+import { type AnyModuleDef, moduleCatalog, moduleNameFromPath, namedModules } from '../core/module-loader.js';
 import type { ParamSpec } from '../core/module-api.js';
 import { Compiler, routeTypeOf, type ResolvedFunction, type ResolvedPv, type StateHolder } from '../script/compile.js';
 import { Script, emptyRouteTables, type CompiledRoute } from '../script/script.js';
@@ -48,26 +48,37 @@ export interface LoadedConfig {
 }
 
 export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
+  const first = await load(file, opts, false);
+  // diagnostics name modules the config does not load (did you mean, which module has a
+  // function): when the first pass imported only the loaded ones, go again with all of them
+  if (first.partialCatalog && first.result.bag.hasErrors) return (await load(file, opts, true)).result;
+  return first.result;
+}
+
+async function load(file: string, opts: LoadOptions, wholeCatalog: boolean): Promise<{ result: LoadedConfig; partialCatalog: boolean }> {
   const bag = new DiagnosticBag();
   const result: LoadedConfig = { bag, file, parsed: null, dialect: null, globals: new Map(), modules: [], script: null };
   const parseOpts = { defines: opts.defines ?? new Map<string, string | true>(), bag };
   const parsed = opts.text !== undefined ? parseConfigText(opts.text, file, parseOpts) : parseConfigFile(file, parseOpts);
   if (!parsed) {
     if (!bag.hasErrors) bag.error('TSER_E_FILE', `cannot read config file ${file}`, null);
-    return result;
+    return { result, partialCatalog: false };
   }
   result.parsed = parsed;
   const dialect = detectDialect(parsed.ast, parsed.mode, opts.dialect ?? null);
   result.dialect = dialect;
-  if (opts.syntaxOnly) return result;
+  if (opts.syntaxOnly) return { result, partialCatalog: false };
 
   result.globals = checkGlobals(parsed.ast, bag);
-  const catalog = await moduleCatalog();
+  // only the modules the config loads are imported (the others' code would stay in memory)
+  const names = parsed.ast.items.flatMap((i) => (i.kind === 'loadmodule' ? [moduleNameFromPath(i.path)] : []));
+  const named = wholeCatalog ? null : await namedModules(names);
+  const catalog = named ?? (await moduleCatalog());
   result.modules = resolveModules(parsed.ast, catalog, bag, opts.holders);
   applyModparams(parsed.ast, result.modules, bag);
   checkDeps(result.modules, bag);
   result.script = compileScript(parsed.ast, dialect.dialect, result, catalog, bag);
-  return result;
+  return { result, partialCatalog: named !== null };
 }
 
 // ---------------- globals ----------------

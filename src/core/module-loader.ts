@@ -20,18 +20,50 @@ export function moduleCatalog(): Promise<Map<string, AnyModuleDef>> {
   return catalog;
 }
 
+function indexFile(dir: string): string | null {
+  const js = join(modulesDir, dir, 'index.js');
+  const ts = join(modulesDir, dir, 'index.ts');
+  return existsSync(js) ? js : existsSync(ts) ? ts : null;
+}
+
+async function importDef(file: string): Promise<AnyModuleDef | null> {
+  const mod = (await import(pathToFileURL(file).href)) as { default?: AnyModuleDef };
+  return mod.default ?? null;
+}
+
+// aliases the shipped modules declare (checked against the module when used): lets
+// namedModules() import only db_mysql for `loadmodule "mysql.so"`
+const KNOWN_ALIASES: Record<string, string> = { mysql: 'db_mysql', dbtext: 'db_text', rewrite: 'textops', textopsx: 'textops' };
+
+/**
+ * Only the modules a config loads, by the names in its loadmodule lines (lower case), as
+ * moduleCatalog() would resolve them — without importing every other module (their code
+ * would stay in the process's memory). null when a name is neither a module folder nor a
+ * known alias: the caller then needs the whole catalog.
+ */
+export async function namedModules(names: Iterable<string>): Promise<Map<string, AnyModuleDef> | null> {
+  const out = new Map<string, AnyModuleDef>();
+  for (const name of new Set(names)) {
+    if (out.has(name)) continue;
+    if (!/^[a-z0-9_]+$/.test(name)) return null;
+    const dir = indexFile(name) ? name : KNOWN_ALIASES[name];
+    const file = dir === undefined ? null : indexFile(dir);
+    const def = file ? await importDef(file) : null;
+    if (!def || def.name.toLowerCase() !== dir || (dir !== name && !(def.aliases ?? []).some((a) => a.toLowerCase() === name))) return null;
+    out.set(def.name.toLowerCase(), def);
+    out.set(name, def);
+  }
+  return out;
+}
+
 async function loadCatalog(): Promise<Map<string, AnyModuleDef>> {
   const out = new Map<string, AnyModuleDef>();
   if (!existsSync(modulesDir)) return out;
   const dirs = readdirSync(modulesDir, { withFileTypes: true }).filter((d) => d.isDirectory());
   const defs = await Promise.all(
     dirs.map(async (d) => {
-      const js = join(modulesDir, d.name, 'index.js');
-      const ts = join(modulesDir, d.name, 'index.ts');
-      const file = existsSync(js) ? js : existsSync(ts) ? ts : null;
-      if (!file) return null;
-      const mod = (await import(pathToFileURL(file).href)) as { default?: AnyModuleDef };
-      return mod.default ?? null;
+      const file = indexFile(d.name);
+      return file ? importDef(file) : null;
     }),
   );
   for (const def of defs) {

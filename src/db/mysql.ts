@@ -368,12 +368,13 @@ interface Statement {
 }
 
 /**
- * statement handles kept per connection: past this many the map starts over. Far below
+ * statement handles kept per connection: past this many the map starts over. Below
  * mysql2's own per-connection cache (maxPreparedStatements), so a handle kept here was never
- * evicted (closed) there.
+ * evicted (closed) there. That cache allocates its full size up front (four arrays of
+ * maxPreparedStatements slots per connection: 16000, mysql2's default, cost 0.5 MB each).
  */
 const MAX_STATEMENTS = 1000;
-const MYSQL2_MAX_STATEMENTS = 16000;
+const MYSQL2_MAX_STATEMENTS = 1024;
 
 /** one connection of the set; `conn` is replaced when it breaks */
 class Slot {
