@@ -165,7 +165,7 @@ export function rowValues(f: RowFormat, c: UlContact, out: DbValue[]): void {
 export function rowObject(cols: readonly string[], values: readonly DbValue[], k = 0): DbRow {
   const row: DbRow = {};
   const base = k * cols.length;
-  for (let i = 0; i < cols.length; i++) row[cols[i]!] = values[base + i] ?? null;
+  for (let i = 0; i < cols.length; i++) row[cols[i]] = values[base + i] ?? null;
   return row;
 }
 
@@ -184,7 +184,7 @@ export function secondsOf(v: DbValue | undefined): number {
   if (/^\d+$/.test(s)) return Number(s);
   const m = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)/.exec(s);
   if (!m) return 0;
-  const d = new Date(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  const d = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
   return Math.floor(d.getTime() / 1000);
 }
 

@@ -30,7 +30,7 @@ const upsertSql = new WeakMap<readonly string[], Map<string, string>>();
 
 function upsertText(table: string, cols: readonly string[], n: number, keyCol: string): string {
   let byKey = upsertSql.get(cols);
-  if (!byKey) upsertSql.set(cols, (byKey = new Map()));
+  if (!byKey) upsertSql.set(cols, (byKey = new Map<string, string>()));
   const key = `${n} ${keyCol} ${table}`;
   let sql = byKey.get(key);
   if (sql === undefined) {
@@ -80,7 +80,7 @@ export async function deleteKeys(db: Db, table: string, keyCol: string, keys: re
   for (const n of batchSizes(keys.length)) {
     const part = keys.slice(at, at + n);
     at += n;
-    if (n === 1) await db.delete(table, { [keyCol]: part[0]! });
+    if (n === 1) await db.delete(table, { [keyCol]: part[0] });
     else await db.raw(`DELETE FROM ${q(table)} WHERE ${q(keyCol)} IN (${part.map(() => '?').join(', ')})`, part);
   }
 }

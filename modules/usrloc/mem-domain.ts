@@ -171,7 +171,7 @@ export class MemDomain implements UlDomain {
       const i = r.indexOf(c);
       if (i < 0) return;
       r.splice(i, 1);
-      if (r.length === 1) this.records.set(c.aor, r[0]!);
+      if (r.length === 1) this.records.set(c.aor, r[0]);
     }
     this.env.counters.contacts.value--;
     this.env.counters.allContacts.value--;
@@ -283,10 +283,10 @@ export class MemDomain implements UlDomain {
       });
       const results = await Promise.allSettled(parts.map((p) => upsertBatch(db, table, cols, p.values, ruidCol)));
       for (let i = 0; i < parts.length; i++) {
-        const { contacts, seqs, values } = parts[i]!;
-        const r = results[i]!;
+        const { contacts, seqs, values } = parts[i];
+        const r = results[i];
         if (r.status === 'fulfilled') {
-          for (let k = 0; k < contacts.length; k++) this.written(contacts[k]!, seqs[k]!);
+          for (let k = 0; k < contacts.length; k++) this.written(contacts[k], seqs[k]);
           continue;
         }
         if (down || isDown(r.reason)) {
@@ -296,14 +296,14 @@ export class MemDomain implements UlDomain {
         }
         // one bad row fails the whole statement: find it row by row
         for (let k = 0; k < contacts.length; k++) {
-          const c = contacts[k]!;
+          const c = contacts[k];
           if (down) {
             this.enqueue(c);
             continue;
           }
           try {
             await db.upsert(table, rowObject(cols, values, k), [ruidCol]);
-            this.written(c, seqs[k]!);
+            this.written(c, seqs[k]);
           } catch (e2) {
             if (isDown(e2)) {
               down = e2;
@@ -432,7 +432,7 @@ export class MemDomain implements UlDomain {
       each(chunk);
       total += chunk.length;
       if (chunk.length < limit) return total;
-      const id = Number(chunk[chunk.length - 1]!['id']);
+      const id = Number(chunk[chunk.length - 1]['id']);
       if (!Number.isFinite(id) || id <= lastId) return total;
       lastId = id;
     }
