@@ -116,7 +116,7 @@ function dropEarlierBranches(tm: TmEngine, tx: Transaction, before: number, pick
   const mode = tm.dialect === 'ser' ? 0 : tm.cfg.failureReplyMode;
   if (mode === 0) return;
   for (let i = 0; i < before; i++) {
-    const b = tx.branches[i]!;
+    const b = tx.branches[i];
     if (mode === 2 && i === picked) continue;
     b.dropped = true;
   }
@@ -205,7 +205,7 @@ async function resolveHop(tm: TmEngine, uri: string, proto: Proto | null): Promi
 function firstPathUri(path: string | null): string | null {
   if (path === null) return null;
   const m = /<([^>]+)>/.exec(path);
-  return m ? m[1]! : path.split(',')[0]!.trim();
+  return m ? m[1] : path.split(',')[0].trim();
 }
 
 /** ACK (end-to-end) or unmatched CANCEL with unmatched_cancel=1: no transaction */

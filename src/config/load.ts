@@ -220,7 +220,7 @@ function applyModparams(ast: A.ConfigFile, plans: ModulePlan[], bag: DiagnosticB
         bag.error('TSER_E_PARAM_RANGE', `${plan.def.name} parameter "${item.param}" must be in ${spec.min}..${spec.max}`, item.value.loc);
         continue;
       }
-      const why = spec.validate ? (spec.validate as (v: unknown) => string | null)(c.value) : null;
+      const why = spec.validate ? (spec.validate)(c.value) : null;
       if (why) {
         bag.error('TSER_E_PARAM_VALUE', `${plan.def.name} parameter "${item.param}": ${why}`, item.value.loc);
         continue;
@@ -277,7 +277,7 @@ function compileScript(
       if (!modulePvs.has(pname)) modulePvs.set(pname, { module: def.name, spec, holder });
     }
   };
-  addModule(coreModule as unknown as AnyModuleDef, coreHolder);
+  addModule(coreModule, coreHolder);
   for (const plan of result.modules) addModule(plan.def, plan.holder);
 
   const knownElsewhere = (fname: string): string | null => {

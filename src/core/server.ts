@@ -148,7 +148,7 @@ export class Server implements CoreApi {
       const text = String(a);
       const m = /^(?:(?:udp|tcp|tls):)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/i.exec(text);
       if (!m) continue;
-      this.myHosts.add(m[1]!.replace(/^\[|\]$/g, '').toLowerCase());
+      this.myHosts.add(m[1].replace(/^\[|\]$/g, '').toLowerCase());
       if (m[2]) this.myPorts.add(Number(m[2]));
     }
   }
@@ -159,7 +159,7 @@ export class Server implements CoreApi {
 
   private initModule(plan: ModulePlan): unknown {
     return plan.def.init({
-      params: plan.params as never,
+      params: plan.params,
       log: this.log.child({ mod: plan.def.name }),
       core: this,
       dialect: this.dialect,
@@ -171,7 +171,9 @@ export class Server implements CoreApi {
     const def = plan.def;
     plan.holder.state = state;
     this.modules.set(def.name, { def, params: { ...plan.params }, holder: plan.holder });
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- hooks take their state as an argument, never `this`
     if (def.hooks?.request) this.requestHooks.push({ fn: def.hooks.request, holder: plan.holder });
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- as above
     if (def.hooks?.reply) this.replyHooks.push({ fn: def.hooks.reply, holder: plan.holder });
   }
 
@@ -512,7 +514,7 @@ export class Server implements CoreApi {
   private runHooksFrom(ctx: MsgContext, start: number): Promise<unknown> | null {
     const hooks = this.requestHooks;
     for (let i = start; i < hooks.length; i++) {
-      const h = hooks[i]!;
+      const h = hooks[i];
       const r = h.fn(ctx, h.holder.state);
       if (r === 'stop') return null;
       if (r !== 'continue') return r.then((x) => (x === 'stop' ? null : this.runHooksFrom(ctx, i + 1)));
@@ -547,7 +549,7 @@ export class Server implements CoreApi {
   private replyHooksFrom(msg: SipMessage, rcv: ReceiveInfo, start: number): Promise<unknown> | null {
     const hooks = this.replyHooks;
     for (let i = start; i < hooks.length; i++) {
-      const h = hooks[i]!;
+      const h = hooks[i];
       const r = h.fn(msg, rcv, h.holder.state);
       if (r === true) return null;
       if (r !== false) return r.then((consumed) => (consumed ? null : this.replyHooksFrom(msg, rcv, i + 1)));

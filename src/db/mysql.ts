@@ -86,7 +86,7 @@ interface ErrorLike {
 }
 
 function asErr(e: unknown): ErrorLike {
-  if (e instanceof Error) return e as Error & ErrorLike;
+  if (e instanceof Error) return e;
   return { message: String(e) };
 }
 
@@ -140,7 +140,7 @@ function orderSql(orderBy: string | undefined): string {
   if (!orderBy) return '';
   const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s+(asc|desc))?\s*$/i.exec(orderBy);
   if (!m) throw new DbError('query', `bad orderBy "${orderBy}"`);
-  return ` ORDER BY ${quoteIdent(m[1]!)}${m[2] ? ` ${m[2].toUpperCase()}` : ''}`;
+  return ` ORDER BY ${quoteIdent(m[1])}${m[2] ? ` ${m[2].toUpperCase()}` : ''}`;
 }
 
 function selectSql(table: string, q: DbQuery): string {
@@ -273,12 +273,12 @@ function toRows(res: unknown, fields: readonly FieldLike[] | undefined): DbRow[]
   if (rows.length === 0) return rows as DbRow[];
   if (fields === undefined || Array.isArray(fields[0])) return rows.map(copyRow); // several result sets
   for (let i = 0; i < fields.length; i++) {
-    const f = fields[i]!;
+    const f = fields[i];
     const safe = SAFE_TYPE[(f.columnType ?? 0xff) & 0xff];
     if (safe === 1 || (safe === 2 && f.characterSet !== BINARY_CHARSET && f.extendedFormat !== 'json')) continue;
     const name = f.name;
     for (let j = 0; j < rows.length; j++) {
-      const r = rows[j]!;
+      const r = rows[j];
       const v = r[name];
       if (v === null || typeof v === 'string' || typeof v === 'number' || v instanceof Date) continue;
       r[name] = toValue(v);
@@ -295,6 +295,7 @@ const enum Mode {
   Void,
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one resolver type for every result shape
 type Settle = (v: any) => void;
 let grabbedRes: Settle = () => undefined;
 let grabbedRej: Settle = () => undefined;
@@ -552,7 +553,7 @@ export class MysqlDb implements Db {
     let best: Slot | null = null;
     let load = this.opts.pipelineDepth;
     for (let k = 0, i = start; k < n; k++, i = i + 1 === n ? 0 : i + 1) {
-      const s = slots[i]!;
+      const s = slots[i];
       if (s.sent.length < load) {
         best = s;
         load = s.sent.length;
@@ -665,7 +666,7 @@ export class MysqlDb implements Db {
     }
     this.pending--;
     if (this.busyLogged && this.pending < this.opts.maxPending >> 1) this.busyLogged = false;
-    if (req.mode === Mode.Rows) req.res(toRows(res, fields as FieldLike[] | undefined));
+    if (req.mode === Mode.Rows) req.res(toRows(res, fields));
     else if (req.mode === Mode.Affected) req.res((res as { affectedRows?: number }).affectedRows ?? 0);
     else req.res(undefined);
   }
@@ -733,14 +734,14 @@ export class MysqlDb implements Db {
       n = c.step(n, q.orderBy ?? NONE);
       n = c.step(n, q.limit ?? NONE);
       const cols = q.columns;
-      if (cols !== undefined) for (let i = 0; i < cols.length; i++) n = c.step(n, cols[i]!);
+      if (cols !== undefined) for (let i = 0; i < cols.length; i++) n = c.step(n, cols[i]);
       n = c.step(n, END);
       const params: DbValue[] = [];
       n = c.where(n, q.where, params);
       const sql = (n.sql ??= selectSql(table, q));
       return this.submit(sql, params, Mode.Rows);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
@@ -751,13 +752,13 @@ export class MysqlDb implements Db {
       const params: DbValue[] = [];
       for (const k in row) {
         n = c.step(n, k);
-        params.push(row[k]!);
+        params.push(row[k]);
       }
       if (params.length === 0) throw new DbError('query', 'insert without columns');
       const sql = (n.sql ??= insertSql(table, Object.keys(row)));
       return this.submit(sql, params, Mode.Void);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
@@ -768,15 +769,15 @@ export class MysqlDb implements Db {
       const params: DbValue[] = [];
       for (const k in row) {
         n = c.step(n, k);
-        params.push(row[k]!);
+        params.push(row[k]);
       }
       n = c.step(n, END);
-      for (let i = 0; i < keyColumns.length; i++) n = c.step(n, keyColumns[i]!);
+      for (let i = 0; i < keyColumns.length; i++) n = c.step(n, keyColumns[i]);
       if (params.length === 0) throw new DbError('query', 'insert without columns');
       const sql = (n.sql ??= upsertSql(table, Object.keys(row), keyColumns));
       return this.submit(sql, params, Mode.Void);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
@@ -787,14 +788,14 @@ export class MysqlDb implements Db {
       const params: DbValue[] = [];
       for (const k in set) {
         n = c.step(n, k);
-        params.push(set[k]!);
+        params.push(set[k]);
       }
       if (params.length === 0) return Promise.resolve(0);
       n = c.where(c.step(n, END), where, params);
       const sql = (n.sql ??= updateSql(table, Object.keys(set), where));
       return this.submit(sql, params, Mode.Affected);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
@@ -806,7 +807,7 @@ export class MysqlDb implements Db {
       const sql = (n.sql ??= `DELETE FROM ${quoteIdent(table)}${whereSql(where)}`);
       return this.submit(sql, params, Mode.Affected);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
@@ -818,7 +819,7 @@ export class MysqlDb implements Db {
     try {
       const r = await this.raw('SELECT `table_version` FROM `version` WHERE `table_name` = ?', [table]);
       if (r.length === 0) return null;
-      const v = Number(r[0]!.table_version);
+      const v = Number(r[0].table_version);
       return Number.isFinite(v) ? v : null;
     } catch (e) {
       if (e instanceof DbError && e.kind === 'query' && e.message.startsWith('ER_NO_SUCH_TABLE')) return null;
@@ -843,8 +844,8 @@ export class MysqlDb implements Db {
   }
 
   async addColumn(table: string, col: ColumnDef): Promise<void> {
-    const ddl = mysqlDdl({ name: table, version: 0, columns: [col] })[0]!;
-    const spec = /\(\n\s+([\s\S]*)\n\)$/.exec(ddl)![1]!;
+    const ddl = mysqlDdl({ name: table, version: 0, columns: [col] })[0];
+    const spec = /\(\n\s+([\s\S]*)\n\)$/.exec(ddl)![1];
     await this.submit(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${spec}`, [], Mode.Void, false);
   }
 
