@@ -295,6 +295,11 @@ const enum Mode {
   Void,
 }
 
+/** a sync throw (bad name, bad value) as the query's rejection */
+function rejected(e: unknown): Promise<never> {
+  return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one resolver type for every result shape
 type Settle = (v: any) => void;
 let grabbedRes: Settle = () => undefined;
@@ -741,7 +746,7 @@ export class MysqlDb implements Db {
       const sql = (n.sql ??= selectSql(table, q));
       return this.submit(sql, params, Mode.Rows);
     } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      return rejected(e);
     }
   }
 
@@ -758,7 +763,7 @@ export class MysqlDb implements Db {
       const sql = (n.sql ??= insertSql(table, Object.keys(row)));
       return this.submit(sql, params, Mode.Void);
     } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      return rejected(e);
     }
   }
 
@@ -777,7 +782,7 @@ export class MysqlDb implements Db {
       const sql = (n.sql ??= upsertSql(table, Object.keys(row), keyColumns));
       return this.submit(sql, params, Mode.Void);
     } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      return rejected(e);
     }
   }
 
@@ -795,7 +800,7 @@ export class MysqlDb implements Db {
       const sql = (n.sql ??= updateSql(table, Object.keys(set), where));
       return this.submit(sql, params, Mode.Affected);
     } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      return rejected(e);
     }
   }
 
@@ -807,7 +812,7 @@ export class MysqlDb implements Db {
       const sql = (n.sql ??= `DELETE FROM ${quoteIdent(table)}${whereSql(where)}`);
       return this.submit(sql, params, Mode.Affected);
     } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      return rejected(e);
     }
   }
 
