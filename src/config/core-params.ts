@@ -142,6 +142,10 @@ export const coreParams: Record<string, CoreParam> = {
   pv_buffer_slots: ign(),
   max_recursive_level: ign(),
   max_branches: p('int'),
+  // tser overload protection (src/core/overload.ts)
+  overload_max_inflight: p('int', { live: true }),
+  overload_max_queue_delay: p('int', { live: true }),
+  overload_retry_after: p('int', { live: true }),
   phone2tel: ign(),
   http_reply_parse: ign(),
   http_reply_hack: ign(),

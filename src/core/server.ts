@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { rootLogger } from './log.js';
 import { Stats, type Counter } from './stats.js';
+import { ABSORB, ADMIT, OverloadGuard, overloadLimits } from './overload.js';
 import type { CoreApi, ReplyOptions } from './core-api.js';
 import type { Dialect } from './dialect.js';
 import type { HookResult, ModuleDef, ParamSpec } from './module-api.js';
@@ -59,7 +60,8 @@ export class Server implements CoreApi {
   private requestHooks: { fn: (ctx: MsgContext, s: unknown) => HookResult | Promise<HookResult>; holder: { state: unknown } }[] = [];
   private replyHooks: { fn: (m: SipMessage, r: ReceiveInfo, s: unknown) => boolean | Promise<boolean>; holder: { state: unknown } }[] = [];
   private inflight = 0;
-  private readonly maxInflight = 10000;
+  /** overload protection: admission of requests past the in-flight and queue-delay limits */
+  readonly overload: OverloadGuard;
   /** salt for stateless branches and sl to-tags */
   readonly secret = randomBytes(8).toString('hex');
   private readonly tagPrefix = `${this.secret.slice(0, 8)}.`;
@@ -79,6 +81,7 @@ export class Server implements CoreApi {
     this.current = config.script;
     this.globals = config.globals;
     this.maxBuffer = maxBufferOf(this.globals);
+    this.overload = new OverloadGuard(this.stats, this.log, () => this.inflight, overloadLimits((n) => this.globals.get(n)?.[0]));
     this.c = {
       received: this.stats.counter('core', 'rcv_messages'),
       requests: this.stats.counter('core', 'rcv_requests'),
@@ -129,6 +132,7 @@ export class Server implements CoreApi {
       }
     }
     this.computeMyself();
+    this.overload.start(this.sockets.find((s) => s.proto === 'udp'));
   }
 
   private computeMyself(): void {
@@ -203,6 +207,7 @@ export class Server implements CoreApi {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.overload.stop();
     for (const m of [...this.modules.values()].reverse()) {
       try {
         await m.def.destroy?.(m.holder.state);
@@ -221,6 +226,7 @@ export class Server implements CoreApi {
     if (globals) {
       this.globals = globals;
       this.maxBuffer = maxBufferOf(globals);
+      this.overload.configure(overloadLimits((n) => globals.get(n)?.[0]));
     }
   }
 
@@ -438,7 +444,11 @@ export class Server implements CoreApi {
    */
   receive(buf: Buffer, rcv: ReceiveInfo): void {
     this.c.received.value++;
-    if (buf.length <= 4 && buf.toString('latin1').trim() === '') return; // CRLF keepalive
+    if (buf.length <= 4 && buf.toString('latin1').trim() === '') {
+      // CRLF keepalive, or the overload guard's queue-delay probe coming back
+      if (rcv.srcPort === this.overload.probePort && rcv.proto === 'udp') this.overload.probeReturned(rcv.time);
+      return;
+    }
     if (buf.length > this.maxBuffer) {
       this.c.badMessages.value++;
       this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, len: buf.length }, 'oversized message dropped');
@@ -499,15 +509,21 @@ export class Server implements CoreApi {
       if (msg.method !== 'ACK') this.tryReply400(msg, rcv, bad);
       return null;
     }
-    if (this.inflight >= this.maxInflight) {
-      this.c.dropped.value++;
-      if (msg.method !== 'ACK') void this.sendReply(msg, rcv, 503, 'Service Unavailable', { headers: ['Retry-After: 5'] });
-      return null;
-    }
     this.markReceived(msg, rcv);
+    // hot path: two integer compares unless the overload guard is watching
+    const guard = this.overload;
+    const watched = this.inflight >= guard.watchFrom || guard.active;
+    if (watched) {
+      const v = guard.screen(msg, this.inflight);
+      if (v !== ADMIT) {
+        if (v !== ABSORB) this.replyNow(msg, rcv, 503, 'Service Unavailable', { headers: guard.retryAfterHeaders });
+        return null;
+      }
+    }
     const script = this.current;
     if (!script.routes.request) return null;
-    return this.runHooksFrom(new MsgContext(msg, rcv, script, this, Route.REQUEST), 0);
+    const p = this.runHooksFrom(new MsgContext(msg, rcv, script, this, Route.REQUEST), 0);
+    return watched && p !== null ? guard.follow(msg, p) : p;
   }
 
   /** the modules' request hooks from `start` on, then the request route */
