@@ -4,7 +4,6 @@
 import type { Logger } from 'pino';
 import type { CoreApi } from '../../src/core/core-api.js';
 import { Route } from '../../src/core/module-api.js';
-import { MsgContext } from '../../src/script/context.js';
 import { SipMessage } from '../../src/sip/index.js';
 
 /** why a state changed: the reply code (408 for a timeout) and reason; flags bit 1 = a real reply */
@@ -38,11 +37,9 @@ export function runDsEvent(core: CoreApi, name: string, uri: string, info: DsEve
     return;
   }
   const rcv = { proto: local.proto, srcIp: local.ip, srcPort: local.port, local, connId: null, time: Date.now() };
-  const ctx = new MsgContext(msg, rcv, script, core, Route.EVENT);
-  ctx.setExt(EVENT_INFO_KEY, info);
   try {
-    const r = script.run(route, ctx);
-    if (typeof r !== 'number') r.catch((e: unknown) => log.error({ err: (e as Error).message }, `dispatcher: event_route[${name}] failed`));
+    const r = core.runRoute(script, route, msg, rcv, (ctx) => ctx.setExt(EVENT_INFO_KEY, info));
+    if (!('code' in r)) r.catch((e: unknown) => log.error({ err: (e as Error).message }, `dispatcher: event_route[${name}] failed`));
   } catch (e) {
     log.error({ err: (e as Error).message }, `dispatcher: event_route[${name}] failed`);
   }

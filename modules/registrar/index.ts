@@ -1,12 +1,12 @@
 // registrar: REGISTER processing and location lookup (Kamailio 5.6 / SER 0.9 registrar) on
 // top of usrloc. save() answers the REGISTER itself; lookup() rewrites the R-URI and adds
 // branches for parallel forking.
-import { arg, defineModule, fnFor, optional, Route, staticArg } from '../../src/core/module-api.js';
+import { arg, defineModule, fixup, fnFor, optional, Route, staticArg } from '../../src/core/module-api.js';
 import type { Logger } from 'pino';
 import type { Counter } from '../../src/core/stats.js';
 import type { Dialect } from '../../src/core/dialect.js';
 import type { MsgContext } from '../../src/script/context.js';
-import { noteTableUse, type UlContact, type UlDomain, type UsrlocApi } from '../usrloc/api.js';
+import type { UlContact, UlDomain, UsrlocApi } from '../usrloc/api.js';
 import { isValid } from '../usrloc/contact.js';
 import { resolveConfig, type RegConfig } from './config.js';
 import { R, RegError, type RegErrorInfo } from './errors.js';
@@ -20,48 +20,44 @@ interface RegState {
   params: RegistrarParams;
   dialect: Dialect;
   log: Logger;
-  bind: () => UsrlocApi | undefined;
-  cfg: RegConfig | null;
+  ul: UsrlocApi;
+  cfg: RegConfig;
   /** lookup()'s settings, built once per (re)configuration */
-  lookup: { dom: (t: string) => UlDomain; env: LookupEnv } | null;
+  lookup: LookupEnv;
   accepted: Counter;
   rejected: Counter;
 }
 
 const fn = fnFor<RegState>();
 
-/** usrloc table name: a constant, known at load so usrloc can preload it */
+/**
+ * usrloc table name: a constant, resolved to the usrloc table itself when the script
+ * compiles against the started modules (usrloc then loads it before traffic, as Kamailio's
+ * registrar fixup registers the udomain)
+ */
 const tableArg = () =>
-  staticArg(
-    arg.custom('usrloc table', (s) => {
-      const t = s.trim();
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(t)) throw new Error(`bad usrloc table name "${s}"`);
-      noteTableUse(t);
-      return t;
-    }),
+  fixup(
+    staticArg(
+      arg.custom('usrloc table', (s) => {
+        const t = s.trim();
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(t)) throw new Error(`bad usrloc table name "${s}"`);
+        return t;
+      }),
+    ),
+    (table: string, st: RegState): UlDomain => st.ul.getDomain(table),
   );
 
-function usrloc(st: RegState): { ul: UsrlocApi; cfg: RegConfig } {
-  const ul = st.bind();
-  if (!ul) throw new Error('registrar needs the usrloc module (loadmodule "usrloc.so")');
-  if (!st.cfg) {
-    st.cfg = resolveConfig(st.params, st.dialect, ul.useDomain);
-    if (st.params.use_domain !== -1 && st.cfg.aor.useDomain !== ul.useDomain) {
-      st.log.warn('registrar use_domain differs from usrloc use_domain; AORs will not match what usrloc stores');
-    }
+function configure(st: Omit<RegState, 'cfg' | 'lookup'>): Pick<RegState, 'cfg' | 'lookup'> {
+  const cfg = resolveConfig(st.params, st.dialect, st.ul.useDomain);
+  if (st.params.use_domain !== -1 && cfg.aor.useDomain !== st.ul.useDomain) {
+    st.log.warn('registrar use_domain differs from usrloc use_domain; AORs will not match what usrloc stores');
   }
-  return { ul, cfg: st.cfg };
+  const ul = st.ul;
+  return { cfg, lookup: { cfg, now: () => ul.now() } };
 }
 
-function lookupEnv(st: RegState): { dom: (t: string) => UlDomain; env: LookupEnv } {
-  if (st.lookup && st.cfg) return st.lookup;
-  const { ul, cfg } = usrloc(st);
-  return (st.lookup = { dom: (t) => ul.getDomain(t), env: { cfg, now: () => ul.now() } });
-}
-
-async function save(ctx: MsgContext, st: RegState, table: string, flags: number, uri: string | undefined): Promise<number> {
-  const { ul, cfg } = usrloc(st);
-  const dom = ul.getDomain(table);
+async function save(ctx: MsgContext, st: RegState, dom: UlDomain, flags: number, uri: string | undefined): Promise<number> {
+  const { ul, cfg } = st;
   let req: RegRequest | null = null;
   let err: RegErrorInfo | null = null;
   let rc = 1;
@@ -115,81 +111,68 @@ export default defineModule({
   deps: [{ module: 'usrloc' }, { module: 'sl', optional: true }],
   params: registrarParams,
   init: (env): RegState => {
-    let ul: UsrlocApi | undefined;
+    const ul = env.bindApi<UsrlocApi>('usrloc');
+    if (!ul) throw new Error('registrar needs the usrloc module (loadmodule "usrloc.so")');
     const s = env.core.stats;
     s.counter('registrar', 'max_expires').value = env.params.max_expires;
     s.counter('registrar', 'max_contacts').value = env.params.max_contacts;
     s.counter('registrar', 'default_expire').value = env.params.default_expires;
-    return {
+    const base = {
       params: env.params,
       dialect: env.dialect,
       log: env.log,
-      bind: () => (ul ??= env.bindApi<UsrlocApi>('usrloc')),
-      cfg: null,
-      lookup: null,
+      ul,
       accepted: s.counter('registrar', 'accepted_regs'),
       rejected: s.counter('registrar', 'rejected_regs'),
     };
+    return { ...base, ...configure(base) };
   },
   reconfigure: (st, params) => {
     st.params = params;
-    st.cfg = null;
-    st.lookup = null;
+    Object.assign(st, configure(st));
   },
   functions: {
     save: fn({
       args: [tableArg(), optional(arg.int({ min: 0, max: 0xff })), optional(arg.str())],
       routes: Route.REQUEST | Route.FAILURE,
       async: true,
-      run: (ctx, st, table, flags, uri) => save(ctx, st, table, flags ?? 0, uri),
+      run: (ctx, st, dom, flags, uri) => save(ctx, st, dom, flags ?? 0, uri),
     }),
     save_noreply: fn({
       args: [tableArg()],
       routes: Route.REQUEST | Route.FAILURE,
       async: true,
-      run: (ctx, st, table) => save(ctx, st, table, SaveFlag.NO_REPLY, undefined),
+      run: (ctx, st, dom) => save(ctx, st, dom, SaveFlag.NO_REPLY, undefined),
     }),
     save_memory: fn({
       args: [tableArg()],
       routes: Route.REQUEST | Route.FAILURE,
       async: true,
-      run: (ctx, st, table) => save(ctx, st, table, SaveFlag.MEMORY, undefined),
+      run: (ctx, st, dom) => save(ctx, st, dom, SaveFlag.MEMORY, undefined),
     }),
     lookup: fn({
       args: [tableArg(), optional(arg.str())],
       routes: Route.REQUEST | Route.FAILURE | Route.BRANCH,
       async: true,
-      run: (ctx, st, table, uri) => {
-        const { dom, env } = lookupEnv(st);
-        return lookup(ctx, dom(table), env, uri);
-      },
+      run: (ctx, st, dom, uri) => lookup(ctx, dom, st.lookup, uri),
     }),
     lookup_branches: fn({
       args: [tableArg()],
       routes: Route.REQUEST | Route.FAILURE,
       async: true,
-      run: (ctx, st, table) => {
-        const { dom, env } = lookupEnv(st);
-        return lookupBranches(ctx, dom(table), env);
-      },
+      run: (ctx, st, dom) => lookupBranches(ctx, dom, st.lookup),
     }),
     registered: fn({
       args: [tableArg(), optional(arg.str()), optional(arg.int()), optional(arg.int())],
       routes: Route.REQUEST | Route.FAILURE | Route.BRANCH | Route.ONREPLY,
       async: true,
-      run: (ctx, st, table, uri) => {
-        const { dom, env } = lookupEnv(st);
-        return registered(ctx, dom(table), env, uri);
-      },
+      run: (ctx, st, dom, uri) => registered(ctx, dom, st.lookup, uri),
     }),
     unregister: fn({
       args: [tableArg(), arg.str(), optional(arg.str())],
       routes: Route.REQUEST | Route.FAILURE | Route.BRANCH | Route.ONREPLY,
       async: true,
-      run: (ctx, st, table, uri, ruid) => {
-        const { dom, env } = lookupEnv(st);
-        return unregister(ctx, dom(table), env, uri, ruid);
-      },
+      run: (ctx, st, dom, uri, ruid) => unregister(ctx, dom, st.lookup, uri, ruid),
     }),
   },
 });

@@ -1,8 +1,8 @@
 // Module hooks: requests that belong to an existing server transaction are absorbed before
 // the script runs (retransmissions get the last reply again; the ACK of a negative INVITE
 // final ends its retransmissions), and replies are matched to our branches by Via branch.
-import { Route, type HookResult } from '../../src/core/module-api.js';
-import { MsgContext } from '../../src/script/context.js';
+import type { HookResult } from '../../src/core/module-api.js';
+import type { MsgContext } from '../../src/script/context.js';
 import { Script } from '../../src/script/script.js';
 import type { SipMessage } from '../../src/sip/index.js';
 import type { ReceiveInfo } from '../../src/transport/types.js';
@@ -39,10 +39,9 @@ export function replyHook(msg: SipMessage, rcv: ReceiveInfo, tm: TmEngine): bool
   const script = tm.core.script();
   const rr = script.routes.reply;
   if (rr !== null) {
-    const ctx = new MsgContext(msg, rcv, script, tm.core, Route.REPLY);
-    const r = script.run(rr, ctx);
-    if (typeof r !== 'number') return r.then(() => (Script.dropped(ctx) ? true : processReply(tm, b, msg, rcv)));
-    if (Script.dropped(ctx)) return true;
+    const r = tm.core.runRoute(script, rr, msg, rcv);
+    if (!('code' in r)) return r.then(({ ctx }) => (Script.dropped(ctx) ? true : processReply(tm, b, msg, rcv)));
+    if (Script.dropped(r.ctx)) return true;
   }
   return processReply(tm, b, msg, rcv);
 }

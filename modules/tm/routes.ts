@@ -2,13 +2,13 @@
 // built from the transaction: the script it started with, its flags and AVPs, the R-URI and
 // $du of t_relay time (failure_route), the reply being handled (onreply_route).
 import { Route } from '../../src/core/module-api.js';
-import { MsgContext } from '../../src/script/context.js';
+import type { RouteRun } from '../../src/core/core-api.js';
+import type { MsgContext } from '../../src/script/context.js';
 import { Script } from '../../src/script/script.js';
 import { SipMessage } from '../../src/sip/index.js';
 import type { ReceiveInfo } from '../../src/transport/types.js';
 import type { Branch, BranchTarget } from './client-tx.js';
 import type { TmEngine } from './engine.js';
-import { buildLocalReply } from './server-tx.js';
 import type { Transaction } from './transaction.js';
 
 /** per-context t_on_* / t_set_fr values set before a transaction exists (or in branch_route) */
@@ -51,12 +51,11 @@ export function applyPending(ctx: MsgContext, tx: Transaction): void {
   ctx.setExt(HOOKS_KEY, undefined);
 }
 
-function txContext(tm: TmEngine, tx: Transaction, msg: SipMessage, rcv: ReceiveInfo, type: number): MsgContext {
-  const ctx = new MsgContext(msg, rcv, tx.script, tm.core, type);
+/** what a transaction's routes start from: its flags, AVPs and the transaction itself */
+function bindTx(ctx: MsgContext, tx: Transaction): void {
   ctx.flags = tx.flags;
   ctx.avps = tx.avps;
   ctx.setExt(TX_KEY, tx);
-  return ctx;
 }
 
 /** onreply_route for a reply on branch b; resolves true when the route dropped it */
@@ -64,15 +63,16 @@ export function runOnReply(tm: TmEngine, b: Branch, msg: SipMessage, rcv: Receiv
   const tx = b.tx;
   const route = tx.script.getRoute(Route.ONREPLY, name);
   if (route === undefined) return false;
-  const ctx = txContext(tm, tx, msg, rcv, Route.ONREPLY);
-  ctx.reply = msg;
-  ctx.setExt(BRANCH_KEY, b.idx);
-  const done = (): boolean => {
-    tx.flags = ctx.flags;
-    return Script.dropped(ctx);
+  const done = (run: RouteRun): boolean => {
+    tx.flags = run.ctx.flags;
+    return Script.dropped(run.ctx);
   };
-  const r = tx.script.run(route, ctx);
-  return typeof r === 'number' ? done() : r.then(done);
+  const r = tm.core.runRoute(tx.script, route, msg, rcv, (ctx) => {
+    bindTx(ctx, tx);
+    ctx.reply = msg;
+    ctx.setExt(BRANCH_KEY, b.idx);
+  });
+  return 'code' in r ? done(r) : r.then(done);
 }
 
 /** failure_route for the picked branch; it is disarmed first (re-arm with t_on_failure) */
@@ -80,30 +80,45 @@ export function runFailureRoute(tm: TmEngine, tx: Transaction, picked: Branch): 
   const name = tx.onFailure;
   tx.onFailure = null;
   const route = name === null ? undefined : tx.script.getRoute(Route.FAILURE, name);
-  if (route === undefined || tx.rcv === null) return 0;
-  const ctx = txContext(tm, tx, tx.req, tx.rcv, Route.FAILURE);
-  if (tx.ruri !== null && tx.ruri !== tx.req.ruri) ctx.newUri = tx.ruri;
-  ctx.dstUri = tx.dstUri;
-  ctx.reply = picked.reply ?? SipMessage.parse(buildLocalReply(tm, tx, picked.code, picked.reason));
-  ctx.setExt(BRANCH_KEY, picked.idx);
-  ctx.setExt(FAILURE_START_KEY, { ruri: ctx.ruri, dstUri: ctx.dstUri });
+  const rcv = tx.rcv;
+  if (route === undefined || rcv === null) return 0;
   tx.inFailureRoute = true;
-  const done = (n: number): number => {
+  let flags = tx.flags;
+  const done = (code: number): number => {
     tx.inFailureRoute = false;
-    tx.flags = ctx.flags;
-    return n;
+    tx.flags = flags;
+    return code;
   };
-  let r: number | Promise<number>;
+  let r: RouteRun | Promise<RouteRun>;
   try {
-    r = tx.script.run(route, ctx);
+    r = tm.core.runRoute(tx.script, route, tx.req, rcv, (ctx) => {
+      bindTx(ctx, tx);
+      if (tx.ruri !== null && tx.ruri !== tx.req.ruri) ctx.newUri = tx.ruri;
+      ctx.dstUri = tx.dstUri;
+      // a reply tm made itself (408 on timeout) is a faked one, as Kamailio's FAKED_REPLY:
+      // its status line only, nothing serialised and parsed again
+      ctx.reply = picked.reply ?? SipMessage.fakedReply(picked.code, picked.reason);
+      ctx.setExt(BRANCH_KEY, picked.idx);
+      ctx.setExt(FAILURE_START_KEY, { ruri: ctx.ruri, dstUri: ctx.dstUri });
+    });
   } catch (e) {
     done(0);
     throw e;
   }
-  return typeof r === 'number' ? done(r) : r.then(done, (e: unknown) => {
-    done(0);
-    throw e;
-  });
+  if ('code' in r) {
+    flags = r.ctx.flags;
+    return done(r.code);
+  }
+  return r.then(
+    (run) => {
+      flags = run.ctx.flags;
+      return done(run.code);
+    },
+    (e: unknown) => {
+      done(0);
+      throw e;
+    },
+  );
 }
 
 /**
@@ -119,15 +134,9 @@ export function runBranchRoute(
   name: string,
 ): { target: BranchTarget; onReply: string | null | undefined } | null | Promise<{ target: BranchTarget; onReply: string | null | undefined } | null> {
   const route = tx.script.getRoute(Route.BRANCH, name);
-  if (route === undefined || tx.rcv === null) return { target: t, onReply: undefined };
-  const ctx = txContext(tm, tx, tx.req, tx.rcv, Route.BRANCH);
-  ctx.flags = parent.flags;
-  ctx.newUri = t.uri === tx.req.ruri ? null : t.uri;
-  ctx.dstUri = t.dstUri;
-  ctx.ruriPath = t.path;
-  ctx.bflags = t.bflags;
-  ctx.setExt(BRANCH_KEY, idx);
-  const done = () => {
+  const rcv = tx.rcv;
+  if (route === undefined || rcv === null) return { target: t, onReply: undefined };
+  const done = ({ ctx }: RouteRun) => {
     if (Script.dropped(ctx)) return null;
     const h = ctx.getExt<PendingHooks>(HOOKS_KEY);
     return {
@@ -135,6 +144,14 @@ export function runBranchRoute(
       onReply: h?.onReply,
     };
   };
-  const r = tx.script.run(route, ctx);
-  return typeof r === 'number' ? done() : r.then(done);
+  const r = tm.core.runRoute(tx.script, route, tx.req, rcv, (ctx) => {
+    bindTx(ctx, tx);
+    ctx.flags = parent.flags;
+    ctx.newUri = t.uri === tx.req.ruri ? null : t.uri;
+    ctx.dstUri = t.dstUri;
+    ctx.ruriPath = t.path;
+    ctx.bflags = t.bflags;
+    ctx.setExt(BRANCH_KEY, idx);
+  });
+  return 'code' in r ? done(r) : r.then(done);
 }

@@ -123,21 +123,6 @@ export class UlRpcError extends Error {
   }
 }
 
-// Tables named in save()/lookup() calls are known when the config is compiled, before any
-// module starts; usrloc preloads them at start in db_mode 1/2 (Kamailio registers udomains
-// in the registrar fixups the same way). A process-wide set: an extra name only preloads a
-// table more.
-const usedTables = new Set<string>();
-
-/** called by argument fixups of functions naming a usrloc table */
-export function noteTableUse(name: string): void {
-  usedTables.add(name);
-}
-
-export function tablesInUse(): readonly string[] {
-  return [...usedTables];
-}
-
 /** `sip:alice@example.com` / `alice@example.com` / `alice` → AOR key as usrloc stores it */
 export function aorFromText(text: string, useDomain: boolean): string {
   let s = text.trim().replace(/^<|>$/g, '').replace(/^sips?:/i, '');

@@ -103,13 +103,14 @@ export class UsrlocStore implements UsrlocApi {
   }
 
   /**
-   * Register and (db_mode 1/2) load the given tables, then start the timer. Rejects when a
-   * table has the wrong version (the proxy must not start, as in Kamailio); a DB that is
-   * down only delays the load (retried by the timer).
+   * Register and (db_mode 1/2) load the given tables, with those the script's fixups
+   * registered already, then start the timer. Rejects when a table has the wrong version
+   * (the proxy must not start, as in Kamailio); a DB that is down only delays the load
+   * (retried by the timer).
    */
   async start(tables: readonly string[]): Promise<void> {
-    const ds = [...new Set(tables)].filter(Boolean).map((t) => this.domain(t));
-    await Promise.all(ds.map((d) => d.ready));
+    for (const t of tables) if (t) this.domain(t);
+    await Promise.all([...this.tables.values()].map((d) => d.ready));
     this.started = true;
     const ms = this.o.params.timer_interval * 1000;
     this.timer = setInterval(() => void this.tick(), ms);

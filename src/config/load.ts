@@ -351,6 +351,23 @@ function compileScript(
   return new Script(dialect, routes, vars, result.file);
 }
 
+/**
+ * Compile the loaded config again, now against the started modules (their holders carry
+ * state), so argument fixups resolve module handles once (Kamailio's fix_rls after
+ * mod_init). What only a fixup can refuse comes back in a fresh bag: the first compile
+ * already reported everything else.
+ */
+export function bindScript(cfg: LoadedConfig): { script: Script | null; bag: DiagnosticBag } {
+  const bag = new DiagnosticBag();
+  if (!cfg.parsed || !cfg.dialect) {
+    bag.error('TSER_E_FILE', `${cfg.file} was not loaded`, null);
+    return { script: null, bag };
+  }
+  const loaded = new Map(cfg.modules.map((p) => [p.def.name, p.def]));
+  const script = compileScript(cfg.parsed.ast, cfg.dialect.dialect, cfg, loaded, bag);
+  return { script: bag.hasErrors ? null : script, bag };
+}
+
 /** one-line summary used by `tser -c` */
 export function describeLoad(r: LoadedConfig): string {
   const d = r.dialect ? `dialect ${r.dialect.dialect} (${r.dialect.reason})` : 'dialect unknown';

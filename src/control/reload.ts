@@ -6,7 +6,7 @@
 // Single-flight: a reload requested while one runs is refused (503), never queued, and a
 // failed reload leaves nothing behind that could block the next one.
 import { performance } from 'node:perf_hooks';
-import { loadConfig, locText, type LoadedConfig } from '../config/load.js';
+import { bindScript, loadConfig, locText, type LoadedConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { Dialect } from '../core/dialect.js';
 import { RpcError } from '../core/module-api.js';
@@ -105,6 +105,7 @@ export class Reloader {
     const globals = diffGlobals(state.globals, cfg.globals);
     const mods = diffModules(server.modules, cfg.modules);
     const notes = opts.restartNotes?.(cfg) ?? [];
+    let script = cfg.script;
     if (mods.added.length) {
       try {
         await server.addModules(mods.added);
@@ -113,6 +114,18 @@ export class Reloader {
           errors: [],
         });
       }
+      // the calls into the added modules resolve their fixups against them now
+      const bound = bindScript(cfg);
+      if (!bound.script) {
+        await server.discardModules(mods.added);
+        const errors = bound.bag.errors();
+        throw new RpcError(500, `reload failed: the config does not compile against the modules it adds; the running script is unchanged`, {
+          errors: errors.map(diagnosticLine),
+          diagnostics: bound.bag.format(),
+        });
+      }
+      script = bound.script;
+      await server.startAddedModules();
     }
 
     // ---- the swap: synchronous, nothing else runs in between ----
@@ -132,7 +145,7 @@ export class Reloader {
     }
     const debugChanged = globals.applied.some((c) => c.name === 'debug');
     state.globals = globals.globals;
-    server.swapScript(cfg.script, state.globals);
+    server.swapScript(script, state.globals);
     if (debugChanged && typeof state.globals.get('debug')?.[0] === 'number') state.setDebug(state.globals.get('debug')![0] as number);
     const swapMs = performance.now() - t1;
     this.count++;
@@ -141,7 +154,7 @@ export class Reloader {
       ok: true,
       file: opts.file,
       reason,
-      script_id: cfg.script.id,
+      script_id: script.id,
       previous_script_id: before.id,
       routes,
       params: { applied, restart_required: restart },

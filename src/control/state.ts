@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { GlobalValue, ModulePlan } from '../config/load.js';
 import type { Dialect } from '../core/dialect.js';
 import { levelFromDebug } from '../core/log.js';
-import type { ModuleInstance } from '../core/server.js';
+import type { ModuleInstance } from '../core/module-runtime.js';
 import type { Script } from '../script/script.js';
 import type { Stats } from '../core/stats.js';
 import type { ListenSocket } from '../transport/types.js';
@@ -22,6 +22,8 @@ export interface ControlServer {
   swapScript(script: Script, globals?: Map<string, GlobalValue[]>): void;
   holders(): Map<string, { state: unknown }>;
   addModules(plans: ModulePlan[]): Promise<void>;
+  discardModules(plans: ModulePlan[]): Promise<void>;
+  startAddedModules(): Promise<void>;
   setLogLevel(level: string): void;
 }
 

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { SipMessage } from '../sip/message.js';
 import type { Destination, ListenSocket, Proto, ReceiveInfo } from '../transport/types.js';
-import type { Script } from '../script/script.js';
+import type { CompiledRoute, Script } from '../script/script.js';
 import type { Stats } from './stats.js';
 import type { Dialect } from './dialect.js';
 import type { MsgContext } from '../script/context.js';
@@ -15,6 +15,12 @@ export interface ReplyOptions {
   contentType?: string;
 }
 
+/** a route run by CoreApi.runRoute: the context it ran on (flags, drop, branches) and its code */
+export interface RouteRun {
+  ctx: MsgContext;
+  code: number;
+}
+
 export interface CoreApi {
   readonly log: Logger;
   readonly dialect: Dialect;
@@ -22,6 +28,12 @@ export interface CoreApi {
   readonly startTime: number;
   /** the script now serving new messages (changes on reload) */
   script(): Script;
+  /**
+   * Run a route of `script` on a message outside the request path (tm's failure, onreply
+   * and branch routes; event routes). The core builds the context; `prepare` sets what the
+   * caller carries over (flags, AVPs, R-URI, its transaction) before the route runs.
+   */
+  runRoute(script: Script, route: CompiledRoute, msg: SipMessage, rcv: ReceiveInfo, prepare?: (ctx: MsgContext) => void): RouteRun | Promise<RouteRun>;
   /** every local socket */
   listens(): readonly ListenSocket[];
   /** socket to send from for this protocol and address family */

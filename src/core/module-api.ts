@@ -92,6 +92,12 @@ export interface ArgSpec<T> {
   parse: (s: string, site: ArgSite) => T;
   /** for kind 'route': which route table the name refers to */
   routeType?: number;
+  /**
+   * Kamailio's fixup with module state: turn the parsed value into what run() takes (a
+   * usrloc table handle, a prepared query). Runs once when the script compiles against the
+   * started modules for a constant, per message for a variable; `tser -c` never runs it.
+   */
+  resolve?: (value: unknown, self: unknown) => unknown;
 }
 
 export class ArgError extends Error {
@@ -128,6 +134,14 @@ export const arg = {
   /** a writable pseudo-variable name ("$var(x)"), given as its text; modules use ctx.pvSetter */
   pvar: () => mk<string>('pseudo-variable', (s) => s, { static: true }),
 };
+
+/**
+ * An argument whose parsed value `resolve` turns into a module handle once the module has
+ * started (see ArgSpec.resolve); S is the module state the function's run() receives.
+ */
+export function fixup<P, T, S>(base: ArgSpec<P>, resolve: (value: P, self: S) => T): ArgSpec<T> {
+  return { ...base, resolve: resolve as (value: unknown, self: unknown) => unknown } as unknown as ArgSpec<T>;
+}
 
 /** modifiers */
 export function optional<T>(a: ArgSpec<T>): ArgSpec<T | undefined> {
@@ -246,8 +260,16 @@ export interface ModuleDef<S = unknown, P extends Record<string, ParamSpec> = Re
   pvs?: Record<string, PvSpec<S>>;
   rpc?: Record<string, RpcSpec<S>>;
   hooks?: ModuleHooks<S>;
-  /** create the module state once at start (open DB pools, start timers) */
+  /**
+   * create the module state once, before the script compiles (Kamailio mod_init): modules
+   * start in the order their deps give, so a dependency's api() is there to bind
+   */
   init(env: ModuleEnv<ParamValues<P>>): S | Promise<S>;
+  /**
+   * after the script compiled against the started modules (fixups ran) and before traffic
+   * (Kamailio child_init): load what the fixups asked for, start timers
+   */
+  start?(self: S): void | Promise<void>;
   /** apply changed live params on a reload */
   reconfigure?(self: S, params: ParamValues<P>): void;
   /** typed API for other modules */

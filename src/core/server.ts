@@ -9,14 +9,15 @@ import type { Logger } from 'pino';
 import { rootLogger } from './log.js';
 import { Stats, type Counter } from './stats.js';
 import { ABSORB, ADMIT, OverloadGuard, overloadLimits } from './overload.js';
-import type { CoreApi, ReplyOptions } from './core-api.js';
+import type { CoreApi, ReplyOptions, RouteRun } from './core-api.js';
 import type { Dialect } from './dialect.js';
-import type { HookResult, ModuleDef, ParamSpec } from './module-api.js';
+import { ModuleRuntime, type ModuleInstance } from './module-runtime.js';
 import { Route } from './module-api.js';
 import { resolveUri } from './resolve.js';
-import type { LoadedConfig, ModulePlan, GlobalValue } from '../config/load.js';
+import { bindScript, type LoadedConfig, type ModulePlan, type GlobalValue } from '../config/load.js';
 import { MsgContext } from '../script/context.js';
-import { Script } from '../script/script.js';
+import { Script, type CompiledRoute } from '../script/script.js';
+import { runRouteOn } from '../script/run-route.js';
 import { SipMessage, buildReply, formatVia } from '../sip/index.js';
 import { SipParseError } from '../sip/types.js';
 import { UdpListener } from '../transport/udp.js';
@@ -24,13 +25,7 @@ import { TcpTransport } from '../transport/tcp.js';
 import { expandListen, parseListen } from '../transport/listen.js';
 import type { Destination, ListenSocket, Proto, ReceiveInfo } from '../transport/types.js';
 
-type AnyDef = ModuleDef<unknown, Record<string, ParamSpec>>;
-
-export interface ModuleInstance {
-  def: AnyDef;
-  params: Record<string, unknown>;
-  holder: { state: unknown };
-}
+export type { ModuleInstance };
 
 export interface ServerOptions {
   /** replaces the config's listen lines (-l) */
@@ -56,9 +51,10 @@ export class Server implements CoreApi {
   private sockets: ListenSocket[] = [];
   private readonly myHosts = new Set<string>();
   private readonly myPorts = new Set<number>();
-  readonly modules = new Map<string, ModuleInstance>();
-  private requestHooks: { fn: (ctx: MsgContext, s: unknown) => HookResult | Promise<HookResult>; holder: { state: unknown } }[] = [];
-  private replyHooks: { fn: (m: SipMessage, r: ReceiveInfo, s: unknown) => boolean | Promise<boolean>; holder: { state: unknown } }[] = [];
+  private readonly runtime = new ModuleRuntime(this);
+  readonly modules = this.runtime.modules;
+  private readonly requestHooks = this.runtime.requestHooks;
+  private readonly replyHooks = this.runtime.replyHooks;
   private inflight = 0;
   /** overload protection: admission of requests past the in-flight and queue-delay limits */
   readonly overload: OverloadGuard;
@@ -97,9 +93,19 @@ export class Server implements CoreApi {
 
   // ---------------- lifecycle ----------------
 
+  /**
+   * Bind the sockets, start the modules (dependency order), compile the script against
+   * them so argument fixups resolve their handles, then the modules' start hooks. A script
+   * that does not compile against the started modules throws with every file:line:col.
+   */
   async start(): Promise<void> {
     await this.bind();
-    await this.initModules(this.config.modules);
+    await this.runtime.init(this.config.modules);
+    const bound = bindScript(this.config);
+    if (!bound.script) throw new Error(`the config does not compile against the started modules:\n${bound.bag.format()}`);
+    this.config.script = bound.script;
+    this.current = bound.script;
+    await this.runtime.start();
     this.log.info(
       { listen: this.sockets.map((s) => s.id), dialect: this.dialect, file: this.config.file },
       'tser started',
@@ -157,64 +163,35 @@ export class Server implements CoreApi {
     }
   }
 
-  private async initModules(plans: ModulePlan[]): Promise<void> {
-    for (const plan of plans) this.registerModule(plan, await this.initModule(plan));
+  /** live reload: start the modules a new config adds; all of them are started, or none */
+  addModules(plans: ModulePlan[]): Promise<void> {
+    return this.runtime.init(plans);
   }
 
-  private initModule(plan: ModulePlan): unknown {
-    return plan.def.init({
-      params: plan.params,
-      log: this.log.child({ mod: plan.def.name }),
-      core: this,
-      dialect: this.dialect,
-      bindApi: <T>(name: string) => this.bindApi<T>(name),
-    });
+  /** live reload: the script did not compile against the added modules, stop them again */
+  discardModules(plans: ModulePlan[]): Promise<void> {
+    return this.runtime.discard(plans);
   }
 
-  private registerModule(plan: ModulePlan, state: unknown): void {
-    const def = plan.def;
-    plan.holder.state = state;
-    this.modules.set(def.name, { def, params: { ...plan.params }, holder: plan.holder });
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- hooks take their state as an argument, never `this`
-    if (def.hooks?.request) this.requestHooks.push({ fn: def.hooks.request, holder: plan.holder });
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- as above
-    if (def.hooks?.reply) this.replyHooks.push({ fn: def.hooks.reply, holder: plan.holder });
-  }
-
-  /** live reload: init the modules a new config adds; all of them are registered, or none */
-  async addModules(plans: ModulePlan[]): Promise<void> {
-    const done: { plan: ModulePlan; state: unknown }[] = [];
-    try {
-      for (const plan of plans) done.push({ plan, state: await this.initModule(plan) });
-    } catch (e) {
-      for (const d of done.reverse()) await Promise.resolve(d.plan.def.destroy?.(d.state)).catch(() => undefined);
-      throw e;
-    }
-    for (const d of done) this.registerModule(d.plan, d.state);
+  /** live reload: the added modules' start hooks, once the new script compiled */
+  startAddedModules(): Promise<void> {
+    return this.runtime.start();
   }
 
   bindApi<T>(name: string): T | undefined {
-    const m = this.modules.get(name);
-    if (!m || !m.def.api) return undefined;
-    return m.def.api(m.holder.state) as T;
+    return this.runtime.bindApi<T>(name);
   }
 
   /** module state holders, so a reload compiles against the running modules */
   holders(): Map<string, { state: unknown }> {
-    return new Map([...this.modules].map(([k, v]) => [k, v.holder]));
+    return this.runtime.holders();
   }
 
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.overload.stop();
-    for (const m of [...this.modules.values()].reverse()) {
-      try {
-        await m.def.destroy?.(m.holder.state);
-      } catch (e) {
-        this.log.error({ mod: m.def.name, err: (e as Error).message }, 'module shutdown failed');
-      }
-    }
+    await this.runtime.destroy();
     await Promise.all(this.udp.map((u) => u.close().catch(() => undefined)));
     await this.tcp?.close();
     this.log.info('tser stopped');
@@ -234,6 +211,10 @@ export class Server implements CoreApi {
 
   script(): Script {
     return this.current;
+  }
+
+  runRoute(script: Script, route: CompiledRoute, msg: SipMessage, rcv: ReceiveInfo, prepare?: (ctx: MsgContext) => void): RouteRun | Promise<RouteRun> {
+    return runRouteOn(this, script, route, msg, rcv, prepare);
   }
 
   listens(): readonly ListenSocket[] {

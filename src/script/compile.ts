@@ -451,7 +451,7 @@ export class Compiler {
     }
     const argFns: ArgGetter[] = [];
     e.args.forEach((a, i) => {
-      const g = this.arg(a, spec.args[i], e.name, scope);
+      const g = this.arg(a, spec.args[i], e.name, scope, holder);
       if (g) argFns.push(g);
     });
     if (argFns.length !== e.args.length) return null;
@@ -557,7 +557,7 @@ export class Compiler {
     };
   }
 
-  private arg(a: A.Expr, spec: ArgSpec<unknown>, fname: string, scope: Scope): ArgGetter | null {
+  private arg(a: A.Expr, spec: ArgSpec<unknown>, fname: string, scope: Scope, holder: StateHolder): ArgGetter | null {
     const site = { where: locText(a.loc), dialect: this.env.dialect };
     const constant = constValue(a);
     // regexes and static args are never expanded; SER 0.9 strings have no variables
@@ -566,15 +566,27 @@ export class Compiler {
     if (constant !== undefined && typeof constant === 'string' && expand && constant.includes('$')) {
       template = this.template(constant, a.loc);
     }
+    const resolve = spec.resolve;
     if (constant !== undefined && template === null) {
       const text = toStr(constant);
       if (spec.routeType !== undefined) this.checkRouteRef(text, spec.routeType, a.loc);
+      let value: unknown;
       try {
-        return { isConst: true, constValue: spec.parse(text, site), dynamic: null };
+        value = spec.parse(text, site);
+        // the fixup with module state: now when the module has started (the normal case),
+        // else on first use (`tser -c` never runs the script; test harnesses start modules late)
+        if (resolve === undefined) return { isConst: true, constValue: value, dynamic: null };
+        if (holder.state !== undefined) return { isConst: true, constValue: resolve(value, holder.state), dynamic: null };
       } catch (err) {
         this.env.bag.error('TSER_E_BAD_ARG', `bad argument for ${fname}(): ${(err as Error).message}`, a.loc);
         return null;
       }
+      let memo: unknown = UNRESOLVED;
+      return {
+        isConst: false,
+        constValue: undefined,
+        dynamic: () => (memo === UNRESOLVED ? (memo = resolve(value, holder.state)) : memo),
+      };
     }
     if (spec.static) {
       this.env.bag.error('TSER_E_ARG_NOT_STATIC', `argument of ${fname}() must be a constant ${spec.kind}`, a.loc);
@@ -590,7 +602,8 @@ export class Compiler {
         const v = ev(ctx);
         const conv = (x: Val): unknown => {
           try {
-            return parse(toStr(x), site);
+            const parsed = parse(toStr(x), site);
+            return resolve === undefined ? parsed : resolve(parsed, holder.state);
           } catch (err) {
             if (err instanceof ArgError) throw new Error(`${where}: ${err.message}`);
             throw err;
@@ -1009,6 +1022,9 @@ export class Compiler {
 }
 
 // ---------------- small pieces ----------------
+
+/** a fixup not run yet (the module had not started when the script compiled) */
+const UNRESOLVED: unique symbol = Symbol('unresolved');
 
 interface ArgGetter {
   isConst: boolean;

@@ -72,6 +72,16 @@ export class SipMessage {
     return new SipMessage(buf, p.raw, p.startLine, p.sl, p.headers, p.body, p.crlf, p.clCount);
   }
 
+  /**
+   * A reply that never crossed the wire (Kamailio's FAKED_REPLY): tm's own 408 on a timeout,
+   * as its failure_route sees it. Status line only; it has no headers and is never sent.
+   */
+  static fakedReply(status: number, reason: string): SipMessage {
+    const line = `SIP/2.0 ${status} ${reason}`;
+    const sl: StartLine = { isRequest: false, method: null, ruri: '', status, reason };
+    return new SipMessage(Buffer.from(`${line}\r\n\r\n`, 'latin1'), `${line}\r\n\r\n`, line, sl, [], '', true, 0);
+  }
+
   /** request method; for replies the CSeq method (throws SipParseError if CSeq is bad) */
   get method(): string {
     if (this._method === null) this._method = this.cseq().method;

@@ -3,6 +3,7 @@
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { CoreApi, ReplyOptions } from '../../src/core/core-api.js';
+import { runRouteOn } from '../../src/script/run-route.js';
 import { Stats } from '../../src/core/stats.js';
 import { Route } from '../../src/core/module-api.js';
 import { MsgContext } from '../../src/script/context.js';
@@ -28,7 +29,7 @@ export const local: ListenSocket = {
 
 export function fakeCore(script: () => Script, rec: Recorded): CoreApi {
   const log = pino({ level: 'silent' });
-  return {
+  const core: CoreApi = {
     log,
     dialect: 'kamailio',
     stats: new Stats(),
@@ -37,6 +38,7 @@ export function fakeCore(script: () => Script, rec: Recorded): CoreApi {
     listens: () => [local],
     socketFor: () => local,
     isMyself: (host, port) => (host === '127.0.0.1' || host === 'proxy.test') && (port ?? 5060) === 5060,
+    runRoute: (sc, route, msg, rcv, prepare) => runRouteOn(core, sc, route, msg, rcv, prepare),
     send: async () => true,
     replyDestination: () => ({ proto: 'udp', ip: '127.0.0.1', port: 5070 }),
     forward: async (ctx, target) => {
@@ -59,6 +61,7 @@ export function fakeCore(script: () => Script, rec: Recorded): CoreApi {
     globalParam: () => undefined,
     setLogLevel: () => undefined,
   };
+  return core;
 }
 
 export async function compile(cfg: string): Promise<Script> {

@@ -2,11 +2,10 @@
 // usrloc a fake clock and (optionally) a fake DB, then run REGISTERs/INVITEs through the
 // request route and record the replies (OpenSIPS registrar/test style: real module, stub core).
 import pino from 'pino';
-import { loadConfig } from '../../src/config/load.js';
+import { bindScript, loadConfig } from '../../src/config/load.js';
 import type { Db } from '../../src/db/db.js';
 import type { Script } from '../../src/script/script.js';
 import { SipMessage } from '../../src/sip/index.js';
-import { tablesInUse } from '../../modules/usrloc/api.js';
 import { UsrlocStore } from '../../modules/usrloc/store.js';
 import type { UsrlocParams } from '../../modules/usrloc/params.js';
 import { fakeCore, runRequest } from '../helpers/offline.js';
@@ -31,8 +30,7 @@ export async function harness(cfg: string, opts: { db?: Db | null } = {}): Promi
   for (const m of loaded.modules) {
     if (m.def.name === 'usrloc') {
       store = new UsrlocStore({ params: m.params as UsrlocParams, log, stats: core.stats, dialect, db: opts.db ?? null, clock: () => clock.t });
-      await store.start(tablesInUse());
-      m.holder.state = { store };
+      m.holder.state = { store, preload: [] };
       continue;
     }
     m.holder.state = await m.def.init({
@@ -44,6 +42,11 @@ export async function harness(cfg: string, opts: { db?: Db | null } = {}): Promi
     });
   }
   if (!store) throw new Error('config does not load usrloc');
+  // as the server does: compile against the started modules (fixups name the tables), then start usrloc
+  const bound = bindScript(loaded);
+  if (!bound.script) throw new Error(bound.bag.format());
+  loaded.script = bound.script;
+  await store.start([]);
   const s = store;
   // Date.now() drives nothing in registrar: the usrloc clock is the only time source
   return { script: loaded.script, store: s, clock, run: (msg, src) => runRequest(loaded.script!, msg, src), stop: () => s.stop() };

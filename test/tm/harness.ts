@@ -3,12 +3,13 @@
 // retransmission and timeout behaviour is checked without real time or sockets.
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import type { CoreApi, ReplyOptions } from '../../src/core/core-api.js';
+import type { CoreApi, ReplyOptions, RouteRun } from '../../src/core/core-api.js';
+import { runRouteOn } from '../../src/script/run-route.js';
 import type { Dialect } from '../../src/core/dialect.js';
 import { Route } from '../../src/core/module-api.js';
 import { Stats } from '../../src/core/stats.js';
 import { MsgContext } from '../../src/script/context.js';
-import { Script } from '../../src/script/script.js';
+import { Script, type CompiledRoute } from '../../src/script/script.js';
 import { SipMessage, buildReply } from '../../src/sip/index.js';
 import type { Destination, ListenSocket, Proto, ReceiveInfo } from '../../src/transport/types.js';
 import { TmEngine } from '../../modules/tm/engine.js';
@@ -41,6 +42,9 @@ export class FakeCore implements CoreApi {
   constructor(readonly dialect: Dialect) {}
   script(): Script {
     return this.current;
+  }
+  runRoute(script: Script, route: CompiledRoute, msg: SipMessage, rcv: ReceiveInfo, prepare?: (ctx: MsgContext) => void): RouteRun | Promise<RouteRun> {
+    return runRouteOn(this, script, route, msg, rcv, prepare);
   }
   listens(): readonly ListenSocket[] {
     return [sock, tcpSock];
