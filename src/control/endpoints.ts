@@ -1,13 +1,13 @@
 // Where the control plane listens, from the config: SER's `fifo=` global (text FIFO
-// protocol), jsonrpcs (JSON-RPC over FIFO / UDP / TCP), ctl (`binrpc` address: tser speaks
-// JSON-RPC there, not BINRPC) and mi_fifo; plus the default unix control socket. Network
-// endpoints bind to loopback unless the config names an address explicitly.
+// protocol), jsonrpcs (JSON-RPC over FIFO / UDP / TCP), ctl (`binrpc` addresses, repeatable:
+// BINRPC for kamcmd and JSON-RPC on the same socket) and mi_fifo; plus the default unix
+// control socket. Network endpoints bind to loopback unless the config names an address.
 import type { GlobalValue } from '../config/load.js';
 import { isAbsolute, join } from 'node:path';
 
 export type Endpoint =
   | { kind: 'fifo'; path: string; replyDir: string; mode: number; owner: string; pretty: boolean }
-  | { kind: 'unix'; path: string; mode: number; owner: string }
+  | { kind: 'unix'; path: string; mode: number; owner: string; user?: string; group?: string }
   | { kind: 'tcp' | 'udp'; host: string; port: number; owner: string };
 
 export interface EndpointInput {
@@ -18,6 +18,8 @@ export interface EndpointInput {
   runDir: string;
   /** unix control socket path from -s / TSER_CTL_SOCKET (replaces a unix path from the config) */
   socketOverride?: string;
+  /** every `modparam("ctl", "binrpc", …)` in config order (the module param keeps only the last) */
+  ctlBinrpc?: readonly string[];
 }
 
 export interface EndpointPlan {
@@ -27,6 +29,10 @@ export interface EndpointPlan {
 }
 
 export const DEFAULT_SOCKET_NAME = 'tser_ctl';
+/** ctl's socket when the module is loaded without a binrpc address (Kamailio: <run dir>/kamailio_ctl) */
+export const CTL_DEFAULT_SOCKET_NAME = 'kamailio_ctl';
+/** ctl's port for tcp:/udp: addresses without one */
+export const CTL_DEFAULT_PORT = 2049;
 export const DEFAULT_MODE = 0o600;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
@@ -37,6 +43,8 @@ export function parseAddress(
   text: string,
   /** protocol for "host:port" without one (a bare path is always a unix stream socket) */
   defNet: 'udp' | 'tcp',
+  /** port for "tcp:host" (ctl's 2049); without it the port is required */
+  defPort?: number,
 ):
   | { kind: 'unix'; path: string }
   | { kind: 'tcp' | 'udp'; host: string; port: number }
@@ -59,6 +67,10 @@ export function parseAddress(
   if (hp) {
     host = hp[1].replace(/^\[|\]$/g, '');
     portText = hp[2]!;
+  }
+  if (defPort !== undefined && !hp && !/^\d+$/.test(portText)) {
+    host = portText.replace(/^\[|\]$/g, '');
+    portText = String(defPort);
   }
   if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) return { kind: 'bad', why: `bad address "${text}" (want ${kind}:host:port)` };
   if (host === 'localhost') host = '127.0.0.1';
@@ -130,24 +142,34 @@ export function planEndpoints(input: EndpointInput): EndpointPlan {
     }
   }
 
-  // the control socket: ctl's binrpc address when configured, else the default path
+  // the control socket: ctl's binrpc addresses when configured, else the default path
   const ctl = input.modules.get('ctl');
   const mode = ctl ? int(ctl.mode, DEFAULT_MODE) : DEFAULT_MODE;
+  const perms = ctl ? { ...(str(ctl.user) ? { user: str(ctl.user) } : {}), ...(str(ctl.group) ? { group: str(ctl.group) } : {}) } : {};
   let unixPath: string | null = inRunDir(DEFAULT_SOCKET_NAME);
-  if (ctl && str(ctl.binrpc)) {
-    const a = parseAddress(str(ctl.binrpc), 'udp');
-    if (a.kind === 'unix') unixPath = inRunDir(a.path);
-    else if (a.kind === 'tcp' || a.kind === 'udp') {
-      out.endpoints.push({ kind: a.kind, host: a.host, port: a.port, owner: 'ctl binrpc' });
-      unixPath = null;
-    } else if ('why' in a) out.notes.push(`ctl binrpc: ${a.why}; using the default control socket`);
+  if (ctl) {
+    const given = input.ctlBinrpc ?? (str(ctl.binrpc) ? [str(ctl.binrpc)] : []);
+    let replaced = false;
+    for (const text of given) {
+      const a = parseAddress(text, 'udp', CTL_DEFAULT_PORT);
+      if (a.kind === 'unix') {
+        // the first unix address is the control socket (tserctl's too); others are extra
+        if (!replaced) unixPath = inRunDir(a.path); // -s / TSER_CTL_SOCKET replaces it below
+        else out.endpoints.push({ kind: 'unix', path: inRunDir(a.path), mode, owner: 'ctl binrpc', ...perms });
+        replaced = true;
+      } else if (a.kind === 'tcp' || a.kind === 'udp') {
+        out.endpoints.push({ kind: a.kind, host: a.host, port: a.port, owner: 'ctl binrpc' });
+        if (!replaced) unixPath = null;
+      } else if ('why' in a) out.notes.push(`ctl binrpc: ${a.why}${replaced ? '' : '; using the default control socket'}`);
+    }
+    if (given.length === 0) out.endpoints.push({ kind: 'unix', path: inRunDir(CTL_DEFAULT_SOCKET_NAME), mode, owner: 'ctl binrpc (default)', ...perms });
   }
   if (ctl && str(ctl.fifo)) {
     const f = str(ctl.fifo).replace(/^fifo:/i, '');
     out.endpoints.push({ kind: 'fifo', path: f, replyDir: '/tmp/', mode, owner: 'ctl fifo', pretty: false });
   }
   if (input.socketOverride) unixPath = input.socketOverride;
-  if (unixPath) out.endpoints.push({ kind: 'unix', path: unixPath, mode, owner: 'control socket' });
+  if (unixPath) out.endpoints.push({ kind: 'unix', path: unixPath, mode, owner: 'control socket', ...perms });
   return out;
 }
 

@@ -6,6 +6,7 @@ import { accessSync, constants as fsc, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
 import type { Dialect } from '../core/dialect.js';
+import { binRpcHandler } from './binrpc-handler.js';
 import { coreMethods } from './core-methods.js';
 import { Dispatcher, type ControlMethod } from './dispatcher.js';
 import { describeEndpoint, isLoopback, planEndpoints, type Endpoint } from './endpoints.js';
@@ -64,6 +65,14 @@ export function defaultRunDir(): string {
   return tmpdir();
 }
 
+/** every modparam("ctl", "binrpc", …) of a config, in order (Kamailio: one socket each) */
+function ctlBinrpc(cfg: LoadedConfig): string[] | undefined {
+  const items = cfg.parsed?.ast.items ?? [];
+  const out: string[] = [];
+  for (const it of items) if (it.kind === 'modparam' && it.module === 'ctl' && it.param === 'binrpc' && it.value.type === 'str') out.push(it.value.value);
+  return out.length ? out : undefined;
+}
+
 function moduleParams(plans: readonly { def: { name: string }; params: Record<string, unknown> }[]): Map<string, Record<string, unknown>> {
   return new Map(plans.map((p) => [p.def.name, p.params]));
 }
@@ -79,11 +88,12 @@ export async function startControl(server: ControlServer, cfg: LoadedConfig, opt
     modules: new Map([...server.modules].map(([k, v]) => [k, v.params])),
     runDir,
     socketOverride,
+    ctlBinrpc: ctlBinrpc(cfg),
   });
   const planText = JSON.stringify(plan.endpoints.map(describeEndpoint));
 
   const restartNotes = (next: LoadedConfig): ParamChange[] => {
-    const p = planEndpoints({ globals: next.globals, modules: moduleParams(next.modules), runDir, socketOverride });
+    const p = planEndpoints({ globals: next.globals, modules: moduleParams(next.modules), runDir, socketOverride, ctlBinrpc: ctlBinrpc(next) });
     const text = JSON.stringify(p.endpoints.map(describeEndpoint));
     if (text === planText) return [];
     return [{ scope: 'control', name: 'endpoints', running: JSON.parse(planText), configured: JSON.parse(text), why: 'restart required' }];
@@ -111,7 +121,7 @@ export async function startControl(server: ControlServer, cfg: LoadedConfig, opt
     return r === null ? null : JSON.stringify(r);
   };
   const ser = serFifoHandler({ server, dispatcher, kill });
-  const serve: ServeOptions = { log, idleTimeoutMs: opts.idleTimeoutMs ?? (Number(process.env.TSER_CTL_IDLE_MS) || 10000), maxRequestBytes: 1 << 20, maxConnections: 64 };
+  const serve: ServeOptions = { log, idleTimeoutMs: opts.idleTimeoutMs ?? (Number(process.env.TSER_CTL_IDLE_MS) || 10000), maxRequestBytes: 1 << 20, maxConnections: 64, binrpc: binRpcHandler(dispatcher) };
 
   for (const note of plan.notes) log.warn(note);
   const open: Closable[] = [];
@@ -127,7 +137,7 @@ export async function startControl(server: ControlServer, cfg: LoadedConfig, opt
           );
           break;
         case 'unix':
-          c = await listenUnix(ep.path, ep.mode, handleDoc, serve);
+          c = await listenUnix(ep.path, ep.mode, handleDoc, serve, { user: ep.user, group: ep.group });
           break;
         case 'tcp':
           c = await listenTcp(ep.host, ep.port, handleDoc, serve);

@@ -33,6 +33,22 @@ describe('planEndpoints', () => {
     expect(plan(new Map(), { ctl: { binrpc: 'tcp:*:2046' } }).endpoints.map(describeEndpoint)).toEqual(['tcp:0.0.0.0:2046']);
     expect(plan(new Map(), { ctl: { binrpc: 'unix:/tmp/k_ctl' } }, '/tmp/mine').endpoints.map(describeEndpoint)).toEqual(['unix:/tmp/mine']);
   });
+
+  it('ctl: every repeated binrpc address is opened, tcp without a port takes 2049, user/group kept', () => {
+    const p = planEndpoints({
+      globals: new Map(),
+      modules: new Map([['ctl', { binrpc: 'tcp:127.0.0.1', mode: 0o660, user: 'kamailio', group: 'adm' }]]),
+      runDir: '/run/x',
+      ctlBinrpc: ['unix:/run/x/kamailio_ctl', 'tcp:127.0.0.1', 'udp:localhost:2046', 'unixs:/tmp/other', 'unixd:/tmp/dg'],
+    });
+    expect(p.endpoints.map(describeEndpoint)).toEqual(['tcp:127.0.0.1:2049', 'udp:127.0.0.1:2046', 'unix:/tmp/other', 'unix:/run/x/kamailio_ctl']);
+    expect(p.endpoints[3]).toMatchObject({ mode: 0o660, user: 'kamailio', group: 'adm' });
+    expect(p.notes[0]).toMatch(/unix datagram/);
+  });
+
+  it('ctl without binrpc: Kamailio\'s default socket name kamailio_ctl in the run dir, besides tser_ctl', () => {
+    expect(plan(new Map(), { ctl: { binrpc: '', mode: 0o600 } }).endpoints.map(describeEndpoint)).toEqual(['unix:/run/x/kamailio_ctl', 'unix:/run/x/tser_ctl']);
+  });
 });
 
 describe('parseAddress', () => {
