@@ -7,7 +7,7 @@ import type { DiagnosticBag } from '../config/diagnostics.js';
 import { closest, locText } from '../config/diagnostics.js';
 import type { Dialect } from '../core/dialect.js';
 import { ArgError, type ArgSpec, type FunctionSpec, type PvSpec, Route } from '../core/module-api.js';
-import { parseUri } from '../sip/index.js';
+import { parseUri, SipParseError } from '../sip/index.js';
 import { type MsgContext, RunFlag } from './context.js';
 import { compileTransform, resolveCorePv, type PvAccess, type PvRefSpec, type VarStore } from './pv.js';
 import type { CompiledRoute, Exec, RouteTables } from './script.js';
@@ -465,7 +465,10 @@ export class Compiler {
       return r;
     };
     const fail = (ctx: MsgContext, err: unknown): number => {
-      ctx.log.error({ cfg: site, fn: fname, err: (err as Error).message }, 'script function failed');
+      // a header the function needs does not parse: the request's fault, not an internal
+      // error, and not worth a log line per message (the function just fails, as in Kamailio)
+      if (err instanceof SipParseError) ctx.log.debug({ cfg: site, fn: fname, err: err.message }, 'script function failed: unparsable header');
+      else ctx.log.error({ cfg: site, fn: fname, err: (err as Error).message }, 'script function failed');
       return post(ctx, -1);
     };
     const settle = (ctx: MsgContext, r: number | Promise<number>): number | Promise<number> =>

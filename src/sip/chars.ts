@@ -8,20 +8,13 @@ import { SipParseError } from './types.js';
 export const C_TOKEN = 1;
 /** hostname / IPv4 characters (underscore tolerated: seen in the wild) */
 export const C_HOST = 2;
-export const C_USER = 4;
-export const C_PASS = 8;
-export const C_PARAM = 16;
-/** hname / hvalue characters of URI headers, plus '&' and '=' separators */
-export const C_HNV = 32;
-export const C_DIGIT = 64;
-export const C_HEX = 128;
-export const C_SCHEME = 256;
-/** telephone-subscriber characters (RFC 3966, with common pause chars) */
-export const C_TEL = 512;
+export const C_DIGIT = 4;
+export const C_HEX = 8;
+export const C_SCHEME = 16;
 /** token plus ':', '[' and ']': generic-param values may be a host or IPv6 reference */
-export const C_GENVAL = 1024;
+export const C_GENVAL = 32;
 
-const TABLE = new Uint16Array(256);
+const TABLE = new Uint8Array(256);
 
 function add(chars: string, flag: number): void {
   for (let i = 0; i < chars.length; i++) TABLE[chars.charCodeAt(i)] |= flag;
@@ -30,19 +23,13 @@ function add(chars: string, flag: number): void {
 const ALPHA = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const DIGITS = '0123456789';
 const ALNUM = ALPHA + DIGITS;
-const MARK = "-_.!~*'()";
 const TOKEN = ALNUM + "-.!%*_+`'~";
 
 add(TOKEN, C_TOKEN);
 add(ALNUM + '-._', C_HOST);
-add(ALNUM + MARK + '&=+$,;?/', C_USER);
-add(ALNUM + MARK + '&=+$,', C_PASS);
-add(ALNUM + MARK + '[]/:&+$', C_PARAM);
-add(ALNUM + MARK + '[]/?:+$&=', C_HNV);
 add(DIGITS, C_DIGIT);
 add(DIGITS + 'abcdefABCDEF', C_HEX);
 add(ALNUM + '+-.', C_SCHEME);
-add(DIGITS + 'abcdefABCDEF*#+-.()pwPW', C_TEL);
 add(TOKEN + ':[]', C_GENVAL);
 
 export function is(c: number, flag: number): boolean {
@@ -85,18 +72,14 @@ export function scanClass(s: string, i: number, end: number, flag: number): numb
 }
 
 /**
- * Checks s[i, end) contains only chars of class `flag` or %HH escapes (RFC 3261 `escaped`).
+ * Checks s[i, end) has no byte that could end or break out of a URI wherever it is written:
+ * controls, SP, DEL, '"', '<', '>'. What is left is accepted as Kamailio does (raw '#', '*',
+ * '%' that is not an escape, UTF-8 octets).
  */
-export function isEscapedRun(s: string, i: number, end: number, flag: number): boolean {
-  while (i < end) {
+export function isLooseRun(s: string, i: number, end: number): boolean {
+  for (; i < end; i++) {
     const c = s.charCodeAt(i);
-    if ((TABLE[c] & flag) !== 0) {
-      i++;
-    } else if (c === 37 && i + 2 < end && (TABLE[s.charCodeAt(i + 1)] & TABLE[s.charCodeAt(i + 2)] & C_HEX) !== 0) {
-      i += 3;
-    } else {
-      return false;
-    }
+    if (c <= 32 || c === 127 || c === 34 || c === 60 || c === 62) return false;
   }
   return true;
 }

@@ -226,9 +226,11 @@ export class SipMessage {
 
   /**
    * Reason to answer 400 (RFC 3261 §8.1.1, §8.2.2, §16.3) or null: Via, From, To, Call-ID and
-   * CSeq present, unique where single-valued, parseable; CSeq method equal to the request
-   * method; a sip/sips/tel Request-URI that parses and carries no headers (RFC 4475 §3.1.2.11);
-   * at most one Content-Length.
+   * CSeq present and unique where single-valued; Via, To and CSeq parseable (the headers
+   * Kamailio parses on receipt); CSeq method equal to the request method; a sip/sips/tel
+   * Request-URI that parses and carries no headers (RFC 4475 §3.1.2.11); at most one
+   * Content-Length. From is parsed only when the script or a module reads it, as in
+   * Kamailio: a From nothing looks at never rejects a request.
    */
   checkRequired(): string | null {
     if (this.first(HT.VIA) === undefined) return 'missing Via';
@@ -240,8 +242,6 @@ export class SipMessage {
     let what = 'Via';
     try {
       this.topVia();
-      what = 'From';
-      this.from();
       what = 'To';
       this.to();
       const cid = this.callId();

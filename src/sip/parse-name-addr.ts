@@ -2,7 +2,7 @@
 // Route, Record-Route, Path. The URI stays text; it is checked here so later parseUri calls
 // on it cannot fail for sip/sips/tel.
 
-import { C_TOKEN, is, scanQuoted, skipWs, trimWs } from './chars.js';
+import { scanQuoted, trimWs } from './chars.js';
 import { findParam, parseGenericParams, splitHeaderValues } from './parse-params.js';
 import { parseUri, schemeLength } from './parse-uri.js';
 import { SipParseError, type Contact, type NameAddr, type SipUri } from './types.js';
@@ -17,14 +17,10 @@ export function parseNameAddr(value: string): NameAddr {
   let pos = 0;
   const la = displayEnd(s, end);
   if (la >= 0) {
-    if (s.charCodeAt(0) === 34) {
-      display = s.slice(1, la - 1);
-      pos = skipWs(s, la, end);
-    } else {
-      pos = la;
-      const d = trimWs(s.slice(0, la));
-      if (d.length > 0) display = d;
-    }
+    pos = la;
+    const d = trimWs(s.slice(0, la));
+    // one quoted string is the usual form and is unquoted; anything else is kept as written
+    if (d.length > 0) display = d.charCodeAt(0) === 34 && scanQuoted(d, 0, d.length) === d.length ? d.slice(1, -1) : d;
     // pos is at '<'
     const ra = s.indexOf('>', pos + 1);
     if (ra < 0) throw new SipParseError("address: missing '>'");
@@ -43,30 +39,25 @@ export function parseNameAddr(value: string): NameAddr {
     parsedUri = checkUri(uri);
   }
   const params: [string, string | null][] = [];
-  pos = parseGenericParams(s, pos, end, params, 'address');
+  pos = parseGenericParams(s, pos, end, params, 'address', true);
   if (pos < end) throw new SipParseError("address: unexpected ','");
   const tag = findParam(params, 'tag');
-  if (tag === null) throw new SipParseError('address: tag without value');
+  if (tag === null || tag === '') throw new SipParseError('address: tag without value');
   return { display, uri, parsedUri, params, tag: tag ?? null, raw: s };
 }
 
 /**
- * If s is a name-addr, returns the index of '<' (or, for a quoted display name, the index
- * just past the closing quote); -1 means addr-spec form.
+ * If s is a name-addr, returns the index of its '<'; -1 means addr-spec form. The display name
+ * before it is taken liberally, as phones write it: tokens, quoted strings in any mix, UTF-8
+ * octets, '(' and the like. A ',' outside quotes is not (RFC 4475 §3.1.2.15: it would read as
+ * a list separator).
  */
 function displayEnd(s: string, end: number): number {
-  const c0 = s.charCodeAt(0);
-  if (c0 === 60) return 0;
-  if (c0 === 34) {
-    const q = scanQuoted(s, 0, end);
-    const p = skipWs(s, q, end);
-    if (p >= end || s.charCodeAt(p) !== 60) throw new SipParseError("address: expected '<' after display name");
-    return q;
-  }
   for (let i = 0; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === 60) return i;
-    if (c !== 32 && c !== 9 && !is(c, C_TOKEN)) return -1;
+    if (c === 44) return -1;
+    if (c === 34) i = scanQuoted(s, i, end) - 1;
   }
   return -1;
 }

@@ -8,9 +8,11 @@ export type Params = [string, string | null][];
 
 /**
  * Parses generic-params from s[pos] up to `end` or a top-level ',' (whose index is returned).
- * Values keep their quotes, so a param list can be written back byte for byte.
+ * Values keep their quotes, so a param list can be written back byte for byte. `loose` (the
+ * header params of From/To/Contact/Route) takes any name and value bytes up to the next
+ * delimiter and an empty value (`;x=`), as Kamailio does; Via stays strict.
  */
-export function parseGenericParams(s: string, pos: number, end: number, out: Params, what: string): number {
+export function parseGenericParams(s: string, pos: number, end: number, out: Params, what: string, loose = false): number {
   for (;;) {
     pos = skipWs(s, pos, end);
     if (pos >= end) return pos;
@@ -19,7 +21,7 @@ export function parseGenericParams(s: string, pos: number, end: number, out: Par
     if (c !== 59) throw new SipParseError(`${what}: unexpected character after value`);
     pos = skipWs(s, pos + 1, end);
     const ns = pos;
-    pos = scanClass(s, pos, end, C_TOKEN);
+    pos = loose ? scanLoose(s, pos, end, true) : scanClass(s, pos, end, C_TOKEN);
     if (pos === ns) throw new SipParseError(`${what}: empty parameter name`);
     const name = s.slice(ns, pos);
     pos = skipWs(s, pos, end);
@@ -27,12 +29,22 @@ export function parseGenericParams(s: string, pos: number, end: number, out: Par
     if (pos < end && s.charCodeAt(pos) === 61) {
       pos = skipWs(s, pos + 1, end);
       const vs = pos;
-      pos = pos < end && s.charCodeAt(pos) === 34 ? scanQuoted(s, pos, end) : scanClass(s, pos, end, C_GENVAL);
-      if (pos === vs) throw new SipParseError(`${what}: empty value for parameter ${name}`);
+      if (pos < end && s.charCodeAt(pos) === 34) pos = scanQuoted(s, pos, end);
+      else pos = loose ? scanLoose(s, pos, end, false) : scanClass(s, pos, end, C_GENVAL);
+      if (pos === vs && !loose) throw new SipParseError(`${what}: empty value for parameter ${name}`);
       value = s.slice(vs, pos);
     }
     out.push([name, value]);
   }
+}
+
+/** end of a loose param name (stops at '=' too) or value: SP, HT, ';', ',', '"', '<', '>' and controls end it */
+function scanLoose(s: string, i: number, end: number, name: boolean): number {
+  for (; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 32 || c === 59 || c === 44 || c === 34 || c === 60 || c === 62 || c === 127 || (name && c === 61)) break;
+  }
+  return i;
 }
 
 /** first param named `name` (case-insensitive): its value, null for a flag, undefined if absent */

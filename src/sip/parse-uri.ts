@@ -1,10 +1,10 @@
 // SIP/SIPS URIs (RFC 3261 §19.1, §25.1) and tel URIs (RFC 3966), plus formatting back.
 // Components keep their %HH escapes as written; comparing them is the caller's business.
+// Liberal like Kamailio's parse_uri: phones and carrier switches send '#', '*', bad '%'
+// escapes and other unreserved-by-nobody bytes raw in the user part and in parameters, so
+// only the delimiters, whitespace/control bytes and '<' '>' '"' are refused there.
 
-import {
-  C_DIGIT, C_HEX, C_HNV, C_HOST, C_PARAM, C_PASS, C_SCHEME, C_TEL, C_USER,
-  is, isEscapedRun, scanClass,
-} from './chars.js';
+import { C_DIGIT, C_HEX, C_HOST, C_SCHEME, is, isLooseRun, scanClass } from './chars.js';
 import type { SipUri } from './types.js';
 
 /** length of a valid `scheme ":"` prefix of s (RFC 3986 §3.1), or 0 */
@@ -35,10 +35,10 @@ function parseSip(s: string, scheme: string, pos: number): SipUri | null {
     let pc = s.indexOf(':', pos);
     if (pc > at) pc = -1;
     const ue = pc >= 0 ? pc : at;
-    if (ue === pos || !isEscapedRun(s, pos, ue, C_USER)) return null;
+    if (ue === pos || !isLooseRun(s, pos, ue)) return null;
     user = s.slice(pos, ue);
     if (pc >= 0) {
-      if (!isEscapedRun(s, pc + 1, at, C_PASS)) return null;
+      if (!isLooseRun(s, pc + 1, at)) return null;
       password = s.slice(pc + 1, at);
     }
     pos = at + 1;
@@ -60,7 +60,7 @@ function parseSip(s: string, scheme: string, pos: number): SipUri | null {
   if (pos < 0) return null;
   let headers: string | null = null;
   if (pos < end && s.charCodeAt(pos) === 63) {
-    if (!isEscapedRun(s, pos + 1, end, C_HNV)) return null;
+    if (!isLooseRun(s, pos + 1, end)) return null;
     headers = s.slice(pos + 1);
     pos = end;
   }
@@ -71,8 +71,12 @@ function parseSip(s: string, scheme: string, pos: number): SipUri | null {
 function parseTel(s: string, pos: number): SipUri | null {
   const end = s.length;
   const ns = pos;
-  pos = scanClass(s, pos, end, C_TEL);
-  if (pos === ns) return null;
+  while (pos < end) {
+    const c = s.charCodeAt(pos);
+    if (c === 59 || c === 63) break;
+    pos++;
+  }
+  if (pos === ns || !isLooseRun(s, ns, pos)) return null;
   const user = s.slice(ns, pos);
   const params: [string, string | null][] = [];
   pos = parseUriParams(s, pos, end, params);
@@ -95,7 +99,11 @@ function scanHost(s: string, pos: number, end: number): number {
   return e === pos ? -1 : e;
 }
 
-/** `*( ";" pname [ "=" pvalue ] )`; returns the end index or -1 */
+/**
+ * `*( ";" pname [ "=" pvalue ] )`; returns the end index or -1. An empty param (`;;lr`, a
+ * trailing `;`) and an empty value (`;x=`) are kept as ['', null] and ['x', ''] so a rewritten
+ * URI still carries them.
+ */
 function parseUriParams(s: string, pos: number, end: number, out: [string, string | null][]): number {
   while (pos < end && s.charCodeAt(pos) === 59) {
     const ns = pos + 1;
@@ -105,7 +113,7 @@ function parseUriParams(s: string, pos: number, end: number, out: [string, strin
       if (c === 59 || c === 61 || c === 63) break;
       i++;
     }
-    if (i === ns || !isEscapedRun(s, ns, i, C_PARAM)) return -1;
+    if (!isLooseRun(s, ns, i) || (i === ns && i < end && s.charCodeAt(i) === 61)) return -1;
     const name = s.slice(ns, i);
     let value: string | null = null;
     if (i < end && s.charCodeAt(i) === 61) {
@@ -116,7 +124,7 @@ function parseUriParams(s: string, pos: number, end: number, out: [string, strin
         if (c === 59 || c === 63) break;
         i++;
       }
-      if (i === vs || !isEscapedRun(s, vs, i, C_PARAM)) return -1;
+      if (!isLooseRun(s, vs, i)) return -1;
       value = s.slice(vs, i);
     }
     out.push([name, value]);

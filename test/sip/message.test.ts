@@ -246,7 +246,7 @@ describe('SipMessage.checkRequired', () => {
     [['Via: SIP/2.0/UDP h', 'From: <sip:a@b>;tag=1', 'To: <sip:a@b>', 'Call-ID: x'], 'missing CSeq'],
     [['Via: SIP/2.0/UDP h', 'f: <sip:a@b>;tag=1', 'From: <sip:a@b>;tag=2', 'To: <sip:a@b>', 'Call-ID: x', 'CSeq: 1 OPTIONS'], 'multiple From'],
     [['Via: SIP/2.0/UDP', 'From: <sip:a@b>;tag=1', 'To: <sip:a@b>', 'Call-ID: x', 'CSeq: 1 OPTIONS'], 'bad Via: missing host'],
-    [['Via: SIP/2.0/UDP h', 'From: <sip:a@b', 'To: <sip:a@b>', 'Call-ID: x', 'CSeq: 1 OPTIONS'], "bad From: address: missing '>'"],
+    [['Via: SIP/2.0/UDP h', 'From: <sip:a@b>', 'To: <sip:a@b', 'Call-ID: x', 'CSeq: 1 OPTIONS'], "bad To: address: missing '>'"],
     [['Via: SIP/2.0/UDP h', 'From: <sip:a@b>', 'To: <sip:a@b>', 'Call-ID: x y', 'CSeq: 1 OPTIONS'], 'bad Call-ID'],
     [['Via: SIP/2.0/UDP h', 'From: <sip:a@b>', 'To: <sip:a@b>', 'Call-ID: x', 'CSeq: one OPTIONS'], 'bad CSeq: bad sequence number'],
     [['Via: SIP/2.0/UDP h', 'From: <sip:a@b>', 'To: <sip:a@b>', 'Call-ID: x', 'CSeq: 1 INVITE'], 'CSeq method does not match the request method'],

@@ -50,6 +50,47 @@ describe('parseNameAddr', () => {
   });
 });
 
+describe('parseNameAddr is liberal like Kamailio (issue 19)', () => {
+  it('takes a tech prefix or star code with a raw # in the URI user part, and hands the parse on', () => {
+    const to = parseNameAddr('<sip:1234#442071234567@proxy.example.com>');
+    expect(to.uri).toBe('sip:1234#442071234567@proxy.example.com');
+    expect(to.parsedUri?.user).toBe('1234#442071234567');
+    expect(parseNameAddr('"Joe" <sip:*67#1000@example.com>;tag=a').parsedUri?.user).toBe('*67#1000');
+    expect(parseNameAddr('sip:1234#4420@10.0.0.1;tag=x')).toMatchObject({ uri: 'sip:1234#4420@10.0.0.1', tag: 'x' });
+  });
+
+  it.each([
+    ['J\xfcrgen M\xfcller <sip:j@example.com>', 'J\xfcrgen M\xfcller'],
+    ['"J\xfcrgen" <sip:j@example.com>', 'J\xfcrgen'],
+    ['Joe (home) <sip:j@example.com>', 'Joe (home)'],
+    ['J.R. Smith<sip:j@example.com>', 'J.R. Smith'],
+    ['Joe "the Man" Smith <sip:j@example.com>', 'Joe "the Man" Smith'],
+    ['"Joe" Smith <sip:j@example.com>', '"Joe" Smith'],
+    ['"" <sip:j@example.com>', ''],
+    ['"a <b>, c" <sip:j@example.com>', 'a <b>, c'],
+    ['+442079460000 <sip:+442079460000@example.com>', '+442079460000'],
+  ])('takes the display name of %j', (v, display) => {
+    const na = parseNameAddr(v);
+    expect(na.display).toBe(display);
+    expect(na.uri).toBe('sip:' + v.slice(v.lastIndexOf('<') + 5, -1));
+  });
+
+  it('takes header params without values, with empty values, repeated, and with odd bytes', () => {
+    expect(parseNameAddr('<sip:a@b>;tag=1;x;x=;y=a/b#c;x=2').params).toEqual([['tag', '1'], ['x', null], ['x', ''], ['y', 'a/b#c'], ['x', '2']]);
+    expect(parseNameAddr('<sip:a@b>;tag=1;x').tag).toBe('1');
+  });
+
+  it.each([
+    ['"Mr. J. User <sip:j.user@example.com>', 'unterminated quoted string'],
+    ['Bell, Alexander <sip:a.g.bell@example.com>;tag=43', "address: URI with '?' or ',' must be enclosed in <>"],
+    ['"Watson, Thomas" < sip:t.watson@example.org >', 'address: bad URI'],
+    ['<sip:a@b>;tag=', 'address: tag without value'],
+    ['<sip:1234#44@b c>', 'address: bad character in URI'],
+  ])('still refuses %j', (v, why) => {
+    expect(() => parseNameAddr(v)).toThrow(why);
+  });
+});
+
 describe('parseContacts', () => {
   it('splits contacts and decodes expires and q', () => {
     const c = parseContacts('<sip:bob@192.0.2.4>;expires=3600;q=0.7, "Mobile, Bob" <sip:bob@192.0.2.5>;q=1;expires=x');

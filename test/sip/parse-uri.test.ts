@@ -41,11 +41,48 @@ describe('parseUri', () => {
 
   it.each([
     '', 'sip:', 'sip:@example.com', 'sip:user@', 'sip:user@host:', 'sip:user@host:123456', 'sip:user@host:70000',
-    'sip:user@ho st', 'sip:user@host;', 'sip:user@host;=x', 'sip:user@host;a=', 'sip:us%zzer@host', 'sip:user@[::1',
+    'sip:user@ho st', 'sip:user@host;=x', 'sip:user@[::1',
     'sip:user@[]', '<sip:user@host>', 'http://example.com', 'nobodyKnowsThisScheme:x', 'tel:', 'tel:12 34',
-    'sip:user@host?a=<b>',
+    'sip:user@host?a=<b>', 'sip:us"er@host', 'sip:us>er@host', 'sip:us\ter@host', 'sip:us\r\ner@host', 'sip:user@host;a=\x7f',
+    'tel:12<34', 'sip:a:b c@host',
   ])('returns null for %j', (s) => {
     expect(parseUri(s)).toBeNull();
+  });
+});
+
+describe('parseUri is liberal like Kamailio (issue 19)', () => {
+  it.each([
+    ['sip:1234#442071234567@proxy', '1234#442071234567'],
+    ['sip:*67#1000@example.com', '*67#1000'],
+    ['sip:#31#+442071234567@10.0.0.1;user=phone', '#31#+442071234567'],
+    ['sip:us%zzer@host', 'us%zzer'],
+    ['sip:100%@host', '100%'],
+    ['sip:{a}|[b]^`\\@host', '{a}|[b]^`\\'],
+    ['sip:j\xfcrgen@host', 'j\xfcrgen'],
+  ])('accepts the user part of %j raw', (s, user) => {
+    const u = parseUri(s);
+    expect(u?.user).toBe(user);
+    expect(u && formatUri(u)).toBe(s);
+  });
+
+  it('accepts a raw # in a password and in params and headers', () => {
+    const u = parseUri('sip:alice:pa#ss@host;tp=12#3;x?subject=#1');
+    expect(u).toMatchObject({ user: 'alice', password: 'pa#ss', params: [['tp', '12#3'], ['x', null]], headers: 'subject=#1' });
+  });
+
+  it('keeps empty params and empty values so a rewritten URI still carries them', () => {
+    for (const s of ['sip:user@host;', 'sip:user@host;;lr', 'sip:user@host;a=;b', 'sip:user@host;maddr=;lr=on']) {
+      const u = parseUri(s);
+      expect(u).not.toBeNull();
+      if (u !== null) expect(formatUri(u)).toBe(s);
+    }
+    expect(parseUri('sip:user@host;a=;lr')?.params).toEqual([['a', ''], ['lr', null]]);
+  });
+
+  it('takes tel: numbers with star codes, # and visual separators', () => {
+    expect(parseUri('tel:*67;phone-context=+44')?.user).toBe('*67');
+    expect(parseUri('tel:1234#442071234567')?.user).toBe('1234#442071234567');
+    expect(parseUri('tel:+44(20)7946-0000')?.user).toBe('+44(20)7946-0000');
   });
 });
 

@@ -199,7 +199,7 @@ describe('RFC 4475 §3.1.2 invalid messages', () => {
     ['escruri', 'checkRequired', 'Request-URI with headers'],
     ['regbadct', 'contacts', "address: URI with '?' or ',' must be enclosed in <>"],
     ['badaspec', 'checkRequired', 'bad To: address: bad URI'],
-    ['baddn', 'checkRequired', "bad From: address: URI with '?' or ',' must be enclosed in <>"],
+    ['baddn', 'checkRequired', "bad To: address: URI with '?' or ',' must be enclosed in <>"],
     ['badvers', 'parse', 'unsupported SIP version'],
     ['mismatch01', 'checkRequired', 'CSeq method does not match the request method'],
     ['mismatch02', 'checkRequired', 'CSeq method does not match the request method'],
@@ -220,9 +220,14 @@ describe('RFC 4475 §3.1.2 invalid messages', () => {
     } else if (detector === 'contacts') {
       expect(m.checkRequired()).toBeNull();
       expectParseError(() => m.contacts(), reason);
+
     } else {
       expect(m.checkRequired()).toBeNull();
     }
+  });
+
+  it('baddn: its From is refused when something reads it (From is parsed lazily, as in Kamailio)', () => {
+    expectParseError(() => parse('baddn').from(), "address: URI with '?' or ',' must be enclosed in <>");
   });
 
   it('badinv01 also has an unparseable Contact', () => {
