@@ -3,7 +3,7 @@
 // www_authorize/proxy_authorize (both dialects), www_authenticate/proxy_authenticate,
 // auth_check and is_subscriber (Kamailio).
 import type { Logger } from 'pino';
-import { ArgError, ANY_ROUTE, arg, defineModule, fn, optional, param, Route, type ArgSpec } from '../../src/core/module-api.js';
+import { ArgError, ANY_ROUTE, arg, defineModule, fixup, fn, optional, param, Route, type ArgSpec } from '../../src/core/module-api.js';
 import type { Dialect } from '../../src/core/dialect.js';
 import type { MsgContext } from '../../src/script/context.js';
 import { DbError, type Db } from '../../src/db/db.js';
@@ -21,16 +21,28 @@ const SER_MIN_VERSION = 3;
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 
-/** tables named by constant function arguments, checked against `version` at init */
-const fixupTables = new Set<string>();
+/** a credentials table a function names, resolved by the argument's fixup */
+interface CredTable {
+  name: string;
+  /** version check: passed, failed, or not done yet (null) */
+  usable: boolean | null;
+}
 
-const tableArg = (): ArgSpec<string> =>
-  arg.custom('table name', (s) => {
-    const t = s.trim();
-    if (!NAME.test(t)) throw new ArgError(`bad table name "${s}"`);
-    fixupTables.add(t);
-    return t;
-  });
+const tableArg = (): ArgSpec<CredTable> =>
+  fixup(
+    arg.custom('table name', (s) => {
+      const t = s.trim();
+      if (!NAME.test(t)) throw new ArgError(`bad table name "${s}"`);
+      return t;
+    }),
+    (name: string, st: AuthDbState) => tableHandle(st, name),
+  );
+
+function tableHandle(st: AuthDbState, name: string): CredTable {
+  let t = st.tables.get(name);
+  if (t === undefined) st.tables.set(name, (t = { name, usable: st.checkVersions ? null : true }));
+  return t;
+}
 
 const columnValidate = (v: string): string | null => (NAME.test(v) ? null : `bad column name "${v}"`);
 
@@ -80,29 +92,24 @@ interface AuthDbState {
   cols: CredentialColumns;
   checkVersions: boolean;
   forceAvps: boolean;
-  /** tables whose version passed (or was checked and failed: value false) */
-  checked: Map<string, boolean>;
-  auth: () => AuthApi;
+  /** the tables the script names (fixups), by name */
+  tables: Map<string, CredTable>;
+  auth: AuthApi;
 }
 
 function versionSpec(d: Dialect): VersionSpec {
   return d === 'ser' ? { min: SER_MIN_VERSION } : SUBSCRIBER_VERSION;
 }
 
-/** startup or first-use version check; false when the table must not be used */
-async function tableUsable(st: AuthDbState, table: string): Promise<boolean | 'down'> {
-  if (!st.checkVersions) return true;
-  const known = st.checked.get(table);
-  if (known !== undefined) return known;
+/** first-use version check (the DB was down at start); false when the table must not be used */
+async function tableUsable(st: AuthDbState, table: CredTable): Promise<boolean | 'down'> {
   try {
-    await checkVersion(st.db, table, versionSpec(st.dialect));
-    st.checked.set(table, true);
-    return true;
+    await checkVersion(st.db, table.name, versionSpec(st.dialect));
+    return (table.usable = true);
   } catch (e) {
     if (e instanceof VersionError) {
-      st.log.error({ table, found: e.found }, e.message);
-      st.checked.set(table, false);
-      return false;
+      st.log.error({ table: table.name, found: e.found }, e.message);
+      return (table.usable = false);
     }
     if (e instanceof DbError) return 'down';
     throw e;
@@ -121,18 +128,18 @@ function setAvps(ctx: MsgContext, data: Record<string, unknown> | undefined): vo
   }
 }
 
-async function verify(ctx: MsgContext, st: AuthDbState, realm: string, table: string, kind: AuthKind, method?: string): Promise<AuthOutcome> {
-  const usable = await tableUsable(st, table);
-  if (usable !== true) return { code: 'error', reason: usable === 'down' ? 'database unreachable' : `table ${table} has the wrong version` };
+async function verify(ctx: MsgContext, st: AuthDbState, realm: string, table: CredTable, kind: AuthKind, method?: string): Promise<AuthOutcome> {
+  const usable = table.usable === true || (table.usable === null ? await tableUsable(st, table) : false);
+  if (usable !== true) return { code: 'error', reason: usable === 'down' ? 'database unreachable' : `table ${table.name} has the wrong version` };
   let lastData: Record<string, unknown> | undefined;
-  const o = await st.auth().verifyCredentials(
+  const o = await st.auth.verifyCredentials(
     ctx,
     realm,
     kind,
     async (q) => {
-      const r = await findSecrets(st.db, table, st.cols, q);
+      const r = await findSecrets(st.db, table.name, st.cols, q);
       if (r.status === 'found') lastData = r.data;
-      else if (r.status === 'error') st.log.warn({ table, err: r.message }, 'auth_db: credentials query failed');
+      else if (r.status === 'error') st.log.warn({ table: table.name, err: r.message }, 'auth_db: credentials query failed');
       return r;
     },
     { method },
@@ -142,9 +149,9 @@ async function verify(ctx: MsgContext, st: AuthDbState, realm: string, table: st
   return o;
 }
 
-async function authorize(ctx: MsgContext, st: AuthDbState, realm: string, table: string, kind: AuthKind, method?: string): Promise<number> {
+async function authorize(ctx: MsgContext, st: AuthDbState, realm: string, table: CredTable, kind: AuthKind, method?: string): Promise<number> {
   const o = await verify(ctx, st, realm, table, kind, method);
-  return st.auth().scriptCode(ctx, o);
+  return st.auth.scriptCode(ctx, o);
 }
 
 export default defineModule({
@@ -159,8 +166,12 @@ export default defineModule({
       await db.close();
       throw new Error('auth_db: password_query needs a mysql:// db_url');
     }
-    let auth: AuthApi | undefined;
-    const st: AuthDbState = {
+    const auth = env.bindApi<AuthApi>('auth');
+    if (!auth) {
+      await db.close();
+      throw new Error('auth_db needs the auth module (loadmodule "auth.so")');
+    }
+    return {
       db,
       log: env.log,
       dialect: env.dialect,
@@ -176,30 +187,23 @@ export default defineModule({
       },
       checkVersions: p.version_table && !p.password_query,
       forceAvps: p.force_generate_avps,
-      checked: new Map(),
-      auth: () => {
-        auth ??= env.bindApi<AuthApi>('auth');
-        if (!auth) throw new Error('auth_db needs the auth module (loadmodule "auth.so")');
-        return auth;
-      },
+      tables: new Map(),
+      auth,
     };
-    // Kamailio checks each table named in the script when it starts (auth_fixup)
-    const tables = [...fixupTables];
-    fixupTables.clear();
-    for (const t of st.checkVersions ? tables : []) {
+  },
+  // Kamailio checks each table named in the script when it starts (auth_fixup); a DB that
+  // is down only postpones the check to first use, a wrong version stops the start
+  start: async (st: AuthDbState) => {
+    for (const t of st.tables.values()) {
+      if (t.usable !== null) continue;
       try {
-        await checkVersion(db, t, versionSpec(env.dialect));
-        st.checked.set(t, true);
+        await checkVersion(st.db, t.name, versionSpec(st.dialect));
+        t.usable = true;
       } catch (e) {
-        if (e instanceof DbError) {
-          env.log.warn({ table: t, err: e.message }, 'auth_db: database unreachable at start; version checked on first use');
-          continue;
-        }
-        await db.close();
-        throw e;
+        if (!(e instanceof DbError)) throw e;
+        st.log.warn({ table: t.name, err: e.message }, 'auth_db: database unreachable at start; version checked on first use');
       }
     }
-    return st;
   },
   destroy: (st) => st.db.close(),
   functions: {
@@ -234,8 +238,8 @@ export default defineModule({
       run: async (ctx, st: AuthDbState, realm, table, flags) => {
         const kind: AuthKind = ctx.msg.method === 'REGISTER' ? 'www' : 'proxy';
         const o = await verify(ctx, st, realm, table, kind);
-        if (o.code === 'ok' && o.authorized && !st.auth().identityMatches(ctx, o.authorized, flags)) return KAM_CODES.user_mismatch;
-        return st.auth().scriptCode(ctx, o);
+        if (o.code === 'ok' && o.authorized && !st.auth.identityMatches(ctx, o.authorized, flags)) return KAM_CODES.user_mismatch;
+        return st.auth.scriptCode(ctx, o);
       },
     }),
     is_subscriber: fn({
@@ -248,7 +252,7 @@ export default defineModule({
         const where: Record<string, string> = { [st.cols.userColumn]: u.user };
         if (st.cols.useDomain) where[st.cols.domainColumn] = u.host;
         try {
-          const rows = await st.db.query(table, { columns: [st.cols.userColumn, ...st.cols.load.map(([, c]) => c)], where, limit: 1 });
+          const rows = await st.db.query(table.name, { columns: [st.cols.userColumn, ...st.cols.load.map(([, c]) => c)], where, limit: 1 });
           if (rows.length === 0) return -1;
           if (flags & 1 && st.cols.load.length) setAvps(ctx, Object.fromEntries(st.cols.load.map(([a, c]) => [a, rows[0][c] ?? null])));
           return 1;

@@ -23,8 +23,19 @@ import { dropDatabase, mysqlUrl, recreateDatabase } from '../helpers/mariadb.js'
 
 const DBNAME = 'tser_test_auth_modules';
 const log = pino({ level: 'silent' });
-type Fn = { run: (ctx: MsgContext, self: unknown, ...a: unknown[]) => number | Promise<number>; args: { parse: (s: string, site: unknown) => unknown }[] };
+type Fn = {
+  run: (ctx: MsgContext, self: unknown, ...a: unknown[]) => number | Promise<number>;
+  args: { parse: (s: string, site: unknown) => unknown; resolve?: (v: unknown, self: unknown) => unknown }[];
+};
 const fnOf = (def: { functions: unknown }, name: string) => (def.functions as Record<string, Fn>)[name]!;
+
+/** as the server does: the script's table argument resolved by its fixup, then the module's start */
+async function startWithTable(st: unknown, dialect: Dialect, table = 'subscriber'): Promise<unknown> {
+  const spec = fnOf(authDbModule, 'www_authorize').args[1]!;
+  const handle = spec.resolve!(spec.parse(table, { where: 't', dialect }), st);
+  await authDbModule.start!(st as never);
+  return handle;
+}
 
 async function init<S>(def: ModuleDef<S, Record<string, ParamSpec>>, fc: FakeCore, dialect: Dialect, params: Record<string, unknown>, apis: Record<string, unknown> = {}): Promise<S> {
   const p: Record<string, unknown> = {};
@@ -68,10 +79,10 @@ describe.each([
   async function setup(dialect: Dialect, params: Record<string, unknown>, authParams: Record<string, unknown> = {}) {
     const fc = fakeCore(dialect);
     const auth = (await init(authModule, fc, dialect, authParams)) as AuthCore;
-    // the script names the table: auth_db checks its version at init, as Kamailio's fixup
-    fnOf(authDbModule, 'www_authorize').args[1]!.parse('subscriber', { where: 't', dialect });
     const st = await init(authDbModule, fc, dialect, { db_url: url, ...params }, { auth });
-    return { fc, auth, st, dialect };
+    // the script names the table: auth_db checks its version at start, as Kamailio's fixup
+    const table = await startWithTable(st, dialect);
+    return { fc, auth, st, dialect, table };
   }
 
   type Setup = Awaited<ReturnType<typeof setup>>;
@@ -84,7 +95,7 @@ describe.each([
     return contextFor(sipRequest({ ...o, headers: [`Authorization: ${a}`] }), s.dialect, s.fc);
   }
 
-  const www = (s: Setup, ctx: MsgContext) => fnOf(authDbModule, 'www_authorize').run(ctx, s.st, realm, 'subscriber');
+  const www = (s: Setup, ctx: MsgContext) => fnOf(authDbModule, 'www_authorize').run(ctx, s.st, realm, s.table);
 
   test('seed setup: calculate_ha1=1 with the plaintext password column (SER)', async () => {
     const s = await setup('ser', { calculate_ha1: true, password_column: 'password' });
@@ -132,18 +143,18 @@ describe.each([
     const s = await setup('kamailio', { calculate_ha1: true, password_column: 'password' });
     const check = fnOf(authDbModule, 'auth_check');
     const own = await challengeAndAnswer(s, '1000', 'password1', { to: 'sip:1000@example.com', from: 'sip:1000@example.com' });
-    expect(await check.run(own, s.st, realm, 'subscriber', 1)).toBe(1);
+    expect(await check.run(own, s.st, realm, s.table, 1)).toBe(1);
     const other = await challengeAndAnswer(s, '1000', 'password1', { to: 'sip:1001@example.com', from: 'sip:1001@example.com' });
-    expect(await check.run(other, s.st, realm, 'subscriber', 1)).toBe(-8);
-    expect(await check.run(await challengeAndAnswer(s, '1000', 'password1', { to: 'sip:1001@example.com', from: 'sip:1001@example.com' }), s.st, realm, 'subscriber', 0)).toBe(1);
+    expect(await check.run(other, s.st, realm, s.table, 1)).toBe(-8);
+    expect(await check.run(await challengeAndAnswer(s, '1000', 'password1', { to: 'sip:1001@example.com', from: 'sip:1001@example.com' }), s.st, realm, s.table, 0)).toBe(1);
   });
 
   test('is_subscriber', async () => {
     const s = await setup('kamailio', {});
     const f = fnOf(authDbModule, 'is_subscriber');
     const ctx = contextFor(sipRequest(), 'kamailio', s.fc);
-    expect(await f.run(ctx, s.st, 'sip:1000@example.com', 'subscriber', 0)).toBe(1);
-    expect(await f.run(ctx, s.st, 'sip:9999@example.com', 'subscriber', 0)).toBe(-1);
+    expect(await f.run(ctx, s.st, 'sip:1000@example.com', s.table, 0)).toBe(1);
+    expect(await f.run(ctx, s.st, 'sip:9999@example.com', s.table, 0)).toBe(-1);
   });
 
   test('uri_db: check_to / check_from against the authorized user, and the uri table', async () => {
@@ -217,6 +228,7 @@ describe('password_query (flexisip style, SHA-256 with an algorithm column)', ()
       db_url: url,
       password_query: 'select password, algorithm from passwords join accounts on passwords.id = accounts.id where accounts.username = :id and accounts.domain = :domain',
     }, { auth });
+    const table = await startWithTable(st, 'kamailio');
     const probe = contextFor(sipRequest({ to: 'sip:bob@localhost', from: 'sip:bob@localhost' }), 'kamailio', fc);
     await auth.challenge(probe, 'localhost', 'www', { flags: 1 });
     const [sha, md5] = fc.replies[0]!.headers.map(parseChallenge);
@@ -224,7 +236,7 @@ describe('password_query (flexisip style, SHA-256 with an algorithm column)', ()
     const run = async (user: string, pw: string, ch: Record<string, string>) => {
       const a = answer({ user, password: pw, ch, method: 'REGISTER', uri: 'sip:localhost' });
       const ctx = contextFor(sipRequest({ ruri: 'sip:localhost', headers: [`Authorization: ${a}`] }), 'kamailio', fc);
-      return fnOf(authDbModule, 'www_authorize').run(ctx, st, 'localhost', 'subscriber');
+      return fnOf(authDbModule, 'www_authorize').run(ctx, st, 'localhost', table);
     };
     expect(await run('bob', 'password', sha!)).toBe(1);
     expect(await run('bob', 'password', md5!)).toBe(1);
