@@ -153,9 +153,10 @@ export class OverloadGuard {
 
   /**
    * Decide for one request (called only when watching). Invested requests — with
-   * credentials or a To-tag — and OPTIONS (no DB work in the usual scripts) get twice the
-   * in-flight limit; ACK and CANCEL are never refused (they end work), only dropped at the
-   * hard cap.
+   * credentials or a To-tag — get twice the in-flight limit, OPTIONS four times (keepalives
+   * that need no DB in the usual scripts must not fail because DB-bound work waits; the DB
+   * driver's own bound covers those that do); ACK and CANCEL are never refused (they end
+   * work), only dropped past twice the limit.
    */
   screen(msg: SipMessage, inflight: number): Verdict {
     const max = this.limits.maxInflight;
@@ -171,7 +172,8 @@ export class OverloadGuard {
       }
     }
     const invested = msg.to().tag !== null || msg.hasHeader('authorization') || msg.hasHeader('proxy-authorization');
-    if (inflight >= (invested || method === 'OPTIONS' ? max * 2 : max) || (this.severe && invested)) return this.refuse(msg, key);
+    const cap = method === 'OPTIONS' ? max * 4 : invested ? max * 2 : max;
+    if (inflight >= cap || (this.severe && invested)) return this.refuse(msg, key);
     if (!invested && this.shed > 0) {
       this.shedAcc += this.shed;
       if (this.shedAcc >= SHED_STEPS) {

@@ -53,12 +53,14 @@ describe('in-flight caps', () => {
     expect(g.retryAfterHeaders).toEqual(['Retry-After: 7']);
   });
 
-  test('credentials, in-dialog requests and OPTIONS get twice the cap', () => {
+  test('credentials and in-dialog requests get twice the cap, OPTIONS four times', () => {
     const { g } = guard();
-    for (const r of [{ auth: true }, { method: 'BYE', toTag: 'x' }, { method: 'INVITE', toTag: 'y' }, { method: 'OPTIONS' }]) {
+    for (const r of [{ auth: true }, { method: 'BYE', toTag: 'x' }, { method: 'INVITE', toTag: 'y' }]) {
       expect(g.screen(msg(r), 19)).toBe(ADMIT);
       expect(g.screen(msg(r), 20)).toBe(REFUSE);
     }
+    expect(g.screen(msg({ method: 'OPTIONS' }), 39)).toBe(ADMIT);
+    expect(g.screen(msg({ method: 'OPTIONS' }), 40)).toBe(REFUSE);
   });
 
   test('ACK and CANCEL are never refused: admitted below twice the cap, dropped silently past it', () => {
