@@ -54,6 +54,7 @@ Usage: tser [options]
   -D               stay in foreground (tser always does; accepted for compatibility)
   --dialect D      ser | kamailio, when the script has no mode line and no clues
   --debug N        log level as the config's debug= (overrides it)
+  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics
   -V               print version
   -h               this help
 `;
@@ -77,6 +78,7 @@ function parse() {
         D: { type: 'boolean', multiple: true },
         dialect: { type: 'string' },
         debug: { type: 'string' },
+        metrics: { type: 'string' },
         V: { type: 'boolean' },
         h: { type: 'boolean' },
       },
@@ -148,6 +150,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const control = await startControl(server, cfg, { defines, dialect });
+  const metrics = args.metrics === undefined ? null : await startMetricsOrExit(server, args.metrics, log);
   startupDone();
   let stopping = false;
   const shutdown = async (sig: string) => {
@@ -155,6 +158,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ sig }, 'shutting down');
     await control.stop().catch(() => undefined);
+    await metrics?.close().catch(() => undefined);
     await server.stop();
     log.flush?.();
     setTimeout(() => process.exit(0), 50).unref();
@@ -164,6 +168,17 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => void control.reload('SIGHUP'));
   process.on('uncaughtException', (e) => log.error({ err: e.message, stack: e.stack }, 'uncaught exception'));
   process.on('unhandledRejection', (e) => log.error({ err: String(e) }, 'unhandled rejection'));
+}
+
+async function startMetricsOrExit(server: InstanceType<typeof Server>, address: string, log: ReturnType<typeof configureLogger>) {
+  const { startMetrics } = await import('./metrics/start.js');
+  try {
+    return await startMetrics(server, address);
+  } catch (e) {
+    log.fatal({ err: (e as Error).message }, 'cannot open the metrics endpoint');
+    await server.stop().catch(() => undefined);
+    process.exit(1);
+  }
 }
 
 main().catch((e: unknown) => {

@@ -17,6 +17,25 @@ interface Shared {
 
 const shared = new Map<string, Shared>();
 
+/** receives the duration of each DB operation (the metrics histogram); null: not timed */
+export type DbObserver = (driver: string, op: string, seconds: number) => void;
+let observer: DbObserver | null = null;
+
+/** time every DB operation from now on (null stops it); used by the Prometheus metrics */
+export function setDbObserver(o: DbObserver | null): void {
+  observer = o;
+}
+
+/** the operation's promise, its duration reported to the observer when it settles */
+function timed<T>(driver: string, op: string, p: Promise<T>): Promise<T> {
+  const o = observer;
+  if (!o) return p;
+  const t0 = performance.now();
+  const done = () => o(driver, op, (performance.now() - t0) / 1000);
+  p.then(done, done);
+  return p;
+}
+
 /** process-wide mysql settings (db_mysql module parameters) used by pools opened later */
 export function setMysqlOptions(o: Partial<MysqlOptions>): void {
   Object.assign(mysqlDefaults, o);
@@ -63,22 +82,22 @@ class DbHandle implements Db {
     return this.s.db.driver;
   }
   async query(table: string, q?: DbQuery): Promise<DbRow[]> {
-    return this.d.query(table, q);
+    return timed(this.s.db.driver, 'query', this.d.query(table, q));
   }
   async insert(table: string, row: DbRow): Promise<void> {
-    return this.d.insert(table, row);
+    return timed(this.s.db.driver, 'insert', this.d.insert(table, row));
   }
   async upsert(table: string, row: DbRow, keyColumns: readonly string[]): Promise<void> {
-    return this.d.upsert(table, row, keyColumns);
+    return timed(this.s.db.driver, 'upsert', this.d.upsert(table, row, keyColumns));
   }
   async update(table: string, where: DbWhere, set: DbRow): Promise<number> {
-    return this.d.update(table, where, set);
+    return timed(this.s.db.driver, 'update', this.d.update(table, where, set));
   }
   async delete(table: string, where: DbWhere): Promise<number> {
-    return this.d.delete(table, where);
+    return timed(this.s.db.driver, 'delete', this.d.delete(table, where));
   }
   async raw(sql: string, params?: readonly DbValue[]): Promise<DbRow[]> {
-    return this.d.raw(sql, params);
+    return timed(this.s.db.driver, 'raw', this.d.raw(sql, params));
   }
   async tableVersion(table: string): Promise<number | null> {
     return this.d.tableVersion(table);
