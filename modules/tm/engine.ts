@@ -28,6 +28,7 @@ export interface TmCounters {
   relayed: Counter;
   local: Counter;
   sent: Counter;
+  refused: Counter;
 }
 
 export class TmEngine implements TimerSink {
@@ -46,6 +47,9 @@ export class TmEngine implements TimerSink {
   private tagSeq = 0;
   /** transactions not yet freed (server and local) */
   live = 0;
+  /** refusals already logged (one log line per interval, never per message) */
+  private refusedLogged = 0;
+  private refusedLogAt = 0;
   match: MatchOpts;
 
   constructor(
@@ -74,6 +78,7 @@ export class TmEngine implements TimerSink {
       relayed: s.counter('tm', 'relayed_replies'),
       local: s.counter('tm', 'local_replies'),
       sent: s.counter('tm', 'rpl_sent'),
+      refused: s.counter('tm', 'refused_transactions'),
     };
   }
 
@@ -111,6 +116,24 @@ export class TmEngine implements TimerSink {
   }
 
   // ---- lifecycle ----
+
+  /**
+   * The transaction cap (max_transactions): true when no new server transaction may be made
+   * now; the caller fails with 503 so sl_reply_error() answers it. Counted, and logged at
+   * most once per 5 s.
+   */
+  full(ctx: MsgContext): boolean {
+    if (this.live < this.cfg.maxTransactions) return false;
+    this.c.refused.value++;
+    ctx.setError(503, 'Service Unavailable');
+    const now = Date.now();
+    if (now - this.refusedLogAt >= 5000) {
+      this.log.warn({ live: this.live, max: this.cfg.maxTransactions, refused: this.c.refused.value - this.refusedLogged }, 'tm: transaction cap reached, new transactions refused');
+      this.refusedLogAt = now;
+      this.refusedLogged = this.c.refused.value;
+    }
+    return true;
+  }
 
   /** a new server transaction for the request in ctx, registered under `key` */
   createServer(ctx: MsgContext, key: string): Transaction {

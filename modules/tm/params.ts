@@ -33,6 +33,8 @@ export const tmParams = {
   default_reason: param.str('Server Internal Error', { live: true }),
   local_cancel_reason: param.bool(true, { live: true }),
   e2e_cancel_reason: param.bool(true, { live: true }),
+  /** tser: server transactions alive at once; past it new ones are refused with 503 (0 = no cap) */
+  max_transactions: param.int(50000, { min: 0, live: true }),
   reparse_invite: param.ignored('int'),
   fr_timer_avp: param.ignored('str'),
   fr_inv_timer_avp: param.ignored('str'),
@@ -68,6 +70,8 @@ export interface TmConfig {
   defaultReason: string;
   localCancelReason: boolean;
   e2eCancelReason: boolean;
+  /** new server transactions are refused (503) while this many are alive */
+  maxTransactions: number;
 }
 
 /** SER 0.9 (modules/tm/config.h, seconds) and Kamailio 5.6 (README.tm, ms) defaults */
@@ -103,5 +107,6 @@ export function resolveConfig(p: TmParams, dialect: Dialect): TmConfig {
     defaultReason: p.default_reason,
     localCancelReason: p.local_cancel_reason,
     e2eCancelReason: p.e2e_cancel_reason,
+    maxTransactions: p.max_transactions > 0 ? p.max_transactions : Number.MAX_SAFE_INTEGER,
   };
 }

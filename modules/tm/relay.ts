@@ -56,6 +56,7 @@ export function tRelay(tm: TmEngine, ctx: MsgContext, opts: RelayOpts): number |
       retransmitReply(tm, existing);
       return 1;
     }
+    if (tm.full(ctx)) return -1;
     tx = tm.createServer(ctx, key);
   }
   if (tx.phase !== Phase.ACTIVE || tx.uasStatus >= 200) {
@@ -215,7 +216,7 @@ function statelessForward(ctx: MsgContext, opts: RelayOpts): Promise<number> {
   return ctx.core.forward(ctx, target).then((ok) => (ok ? 1 : -1));
 }
 
-/** t_newtran(): 1 created (or already bound), 0 retransmission (answered, script stops) */
+/** t_newtran(): 1 created (or already bound), 0 retransmission (answered, script stops), -1 transaction cap reached (503 for sl_reply_error) */
 export function newTran(tm: TmEngine, ctx: MsgContext): number {
   if (boundTx(ctx) !== undefined) return 1;
   const msg = ctx.msg;
@@ -228,6 +229,7 @@ export function newTran(tm: TmEngine, ctx: MsgContext): number {
     retransmitReply(tm, existing);
     return 0;
   }
+  if (tm.full(ctx)) return -1;
   const tx = tm.createServer(ctx, key);
   applyPending(ctx, tx);
   tx.flags = ctx.flags;
