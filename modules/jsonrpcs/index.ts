@@ -8,7 +8,7 @@ export default defineModule({
   name: 'jsonrpcs',
   doc: 'JSON-RPC 2.0 control transports (FIFO, UDP, TCP); served by the tser control plane',
   params: {
-    pretty_format: param.int(0, { min: 0, max: 1 }),
+    pretty_format: param.int(1, { min: 0, max: 1 }), // Kamailio's default; kamctl's filters expect it
     /** bit mask: 1 http (not in tser), 2 fifo, 4 datagram, 8 tcp; 0 = all */
     transport: param.int(6, { min: 0, max: 15 }),
     fifo_name: param.str('tser_rpc.fifo'),

@@ -89,9 +89,10 @@ async function dump(st: RpcState, brief: boolean): Promise<unknown> {
   const domains = [];
   for (const d of st.store.domains()) {
     const all = await d.dump();
-    const aors = [...all].map(([aor, list]) => ({
-      Info: { AoR: aor, HashID: 0, Contacts: list.map((c) => ({ Contact: contactInfo(c, now, brief) })) },
-    }));
+    // brief: the AoRs only, as Kamailio (what `kamctl online` greps for)
+    const aors = [...all].map(([aor, list]) =>
+      brief ? { AoR: aor } : { Info: { AoR: aor, HashID: 0, Contacts: list.map((c) => ({ Contact: contactInfo(c, now, false) })) } },
+    );
     domains.push({ Domain: { Domain: d.name, Size: all.size, AoRs: aors, Stats: { Records: all.size, 'Max-Slots': 0 } } });
   }
   return { Domains: domains };

@@ -117,7 +117,7 @@ export function planEndpoints(input: EndpointInput): EndpointPlan {
   if (js) {
     const transport = int(js.transport, 6);
     const on = (bit: number) => transport === 0 || (transport & bit) !== 0;
-    const pretty = int(js.pretty_format, 0) !== 0;
+    const pretty = int(js.pretty_format, 1) !== 0;
     if (on(2) && str(js.fifo_name)) {
       out.endpoints.push({
         kind: 'fifo',

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { scanJsonEnd } from './json-scan.js';
 import { formatSerReply, type SerReply } from './ser-fifo.js';
 import type { Closable } from './socket-server.js';
+import { kamailioPrettyJson } from './json-pretty.js';
 
 export interface FifoHandlers {
   ser(cmd: string, args: string[]): Promise<SerReply>;
@@ -155,7 +156,7 @@ export async function openFifo(h: FifoHandlers, o: FifoOptions): Promise<Closabl
       }
       const out = await h.json(doc, value);
       if (out === null || reply === '') return;
-      const text = o.pretty && value !== undefined ? JSON.stringify(JSON.parse(out), null, 4) : out;
+      const text = o.pretty && value !== undefined ? kamailioPrettyJson(JSON.parse(out)) : out;
       await writeReplyFifo(o.replyDir, reply, 'json', `${text}\n`);
     });
 
