@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../../src/db/db.js';
 import { parseUri } from '../../src/sip/index.js';
 import { DsFlag, parseAttrs, type DsDest } from './list.js';
+import type { ErrorCode } from '../../src/core/errors.js';
 
 export interface RawDest {
   setid: number;
@@ -22,7 +23,7 @@ export interface RawDest {
 }
 
 export class ListError extends Error {
-  readonly code = 'TSER_E_DS_LIST';
+  readonly code: ErrorCode = 'TSER_E_DS_LIST';
 }
 
 export function parseListFile(text: string, file: string): RawDest[] {

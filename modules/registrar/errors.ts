@@ -1,5 +1,6 @@
 // Why a REGISTER failed (Kamailio rerrno): the reply code and the P-Registrar-Error text,
 // from Kamailio 5.6 registrar reply.c (codes[], error_info[]).
+import type { ErrorCode } from '../../src/core/errors.js';
 
 export interface RegErrorInfo {
   code: number;
@@ -37,6 +38,7 @@ export const R = {
 
 /** a failed registrar step; carries the reply to send */
 export class RegError extends Error {
+  readonly code: ErrorCode = 'TSER_E_REGISTRAR';
   constructor(readonly info: RegErrorInfo) {
     super(info.text);
     this.name = 'RegError';

@@ -8,6 +8,7 @@ import { compileTransform, resolveCorePv, VarStore, type PvAccess, type PvRefSpe
 import type { Script } from '../../src/script/script.js';
 import { readPv } from '../../src/script/template.js';
 import { compileRegex } from './regex.js';
+import type { ErrorCode } from '../../src/core/errors.js';
 
 type ReplPart = string | { ref: number } | { uri: true } | { pv: PvRefSpec };
 
@@ -26,7 +27,9 @@ export interface Splice {
   text: string;
 }
 
-export class SubstError extends Error {}
+export class SubstError extends Error {
+  readonly code: ErrorCode = 'TSER_E_BAD_SUBST';
+}
 
 export function parseSubst(s: string): SubstExpr {
   if (s.length < 3) throw new ArgError(`substitution "${s}" is too short (expected /re/repl/flags)`);

@@ -1,6 +1,7 @@
 // The usrloc API other modules (registrar) and the control plane bind to with
 // bindApi<UsrlocApi>('usrloc') — Kamailio's usrloc_api_t, typed. A "domain" is one usrloc
 // table ("location", "aliases"); an AOR is the record key inside it.
+import { RpcError } from '../../src/core/module-api.js';
 
 /** Kamailio qvalue_t: q × 1000 (0..1000), Q_UNSPECIFIED = -1 when the Contact had no q */
 export const Q_UNSPECIFIED = -1;
@@ -112,13 +113,10 @@ export interface UsrlocApi {
   now(): number;
 }
 
-/** error thrown by RPC handlers: code is the SER FIFO / JSON-RPC error code (400, 404, 500) */
-export class UlRpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
+/** error thrown by RPC handlers: rpcCode is the SER FIFO / JSON-RPC error code (400, 404, 500) */
+export class UlRpcError extends RpcError {
+  constructor(code: number, message: string) {
+    super(code, message);
     this.name = 'UlRpcError';
   }
 }

@@ -7,6 +7,7 @@ import { DbError, type Db } from '../../src/db/db.js';
 import type { UlContact } from './api.js';
 import type { RowFormat } from './columns.js';
 import type { RuidGenerator } from './contact.js';
+import type { ErrorCode } from '../../src/core/errors.js';
 
 export interface DomainCounters {
   users: Counter;
@@ -42,7 +43,7 @@ export const SER_MIN_TABLE_VERSION = 6;
 
 /** a table that cannot be used (wrong version): fatal at start, like Kamailio */
 export class TableVersionError extends Error {
-  readonly code = 'TSER_E_TABLE_VERSION';
+  readonly code: ErrorCode = 'TSER_E_TABLE_VERSION';
 }
 
 /** 'ok', or 'down' when the DB could not be asked; throws TableVersionError */

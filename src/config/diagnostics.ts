@@ -1,13 +1,14 @@
 // Config diagnostics: one type for syntax and semantic problems, collected in a bag so a
 // load reports every error at once, and one formatter (rustc/peggy style with a caret line).
 import type { Loc } from './ast.js';
+import type { ErrorCode } from '../core/errors.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface Diagnostic {
   severity: Severity;
-  /** stable code, TSER_E_* / TSER_W_* */
-  code: string;
+  /** stable code from the table in src/core/errors.ts */
+  code: ErrorCode;
   message: string;
   loc: Loc | null;
   notes?: { message: string; loc: Loc | null }[];
@@ -19,13 +20,13 @@ export class DiagnosticBag {
   /** source texts by file name, for caret snippets */
   readonly sources = new Map<string, string>();
 
-  error(code: string, message: string, loc: Loc | null, extra?: { help?: string; notes?: Diagnostic['notes'] }): void {
+  error(code: ErrorCode, message: string, loc: Loc | null, extra?: { help?: string; notes?: Diagnostic['notes'] }): void {
     this.items.push({ severity: 'error', code, message, loc, ...extra });
   }
-  warning(code: string, message: string, loc: Loc | null, extra?: { help?: string; notes?: Diagnostic['notes'] }): void {
+  warning(code: ErrorCode, message: string, loc: Loc | null, extra?: { help?: string; notes?: Diagnostic['notes'] }): void {
     this.items.push({ severity: 'warning', code, message, loc, ...extra });
   }
-  info(code: string, message: string, loc: Loc | null): void {
+  info(code: ErrorCode, message: string, loc: Loc | null): void {
     this.items.push({ severity: 'info', code, message, loc });
   }
   get errorCount(): number {

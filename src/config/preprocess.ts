@@ -6,6 +6,7 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Loc, Position } from './ast.js';
 import type { DiagnosticBag } from './diagnostics.js';
+import type { ErrorCode } from '../core/errors.js';
 
 export type ConfigMode = 'SER' | 'KAMAILIO' | 'OPENSER' | 'MAXCOMPAT';
 
@@ -17,7 +18,7 @@ export const CONFIG_CODES = {
   PREPROC_WARN: 'TSER_W_PREPROC',
   INCLUDE: 'TSER_E_INCLUDE',
   READ: 'TSER_E_CONFIG_READ',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 interface SubstRule {
   re: RegExp;
@@ -330,7 +331,7 @@ class FileScanner {
     this.pending = b;
   }
 
-  private error(code: string, message: string, loc: Loc): void {
+  private error(code: ErrorCode, message: string, loc: Loc): void {
     this.st.bag.error(code, message, loc);
   }
   private active(): boolean {

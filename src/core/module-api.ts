@@ -7,6 +7,7 @@ import type { CoreApi } from './core-api.js';
 import type { Dialect } from './dialect.js';
 import type { SipMessage } from '../sip/message.js';
 import type { ReceiveInfo } from '../transport/types.js';
+import type { ErrorCode } from './errors.js';
 
 /** Route block types, as a bitmask for "where may this function be called". */
 export const Route = {
@@ -101,7 +102,7 @@ export interface ArgSpec<T> {
 }
 
 export class ArgError extends Error {
-  readonly code = 'TSER_E_BAD_ARG';
+  readonly code: ErrorCode = 'TSER_E_BAD_ARG';
 }
 
 function mk<T>(kind: string, parse: (s: string, site: ArgSite) => T, extra: Partial<ArgSpec<T>> = {}): ArgSpec<T> {
@@ -218,6 +219,7 @@ export interface RpcSpec<S = unknown> {
  * exception becomes a 500 error; the proxy keeps running either way.
  */
 export class RpcError extends Error {
+  readonly code: ErrorCode = 'TSER_E_RPC';
   constructor(
     readonly rpcCode: number,
     message: string,

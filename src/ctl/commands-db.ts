@@ -11,6 +11,7 @@ import { parseDbUrl, maskDbUrl } from '../db/url.js';
 import { createMysqlDatabase } from '../db/mysql.js';
 import type { CtlCommand, CtlContext } from './commands-rpc.js';
 import { readRc } from './rpc-client.js';
+import type { ErrorCode } from '../core/errors.js';
 
 /** what tserctl passes to database commands on top of the shared context */
 export interface DbCtlContext extends CtlContext {
@@ -23,7 +24,9 @@ export interface DbCtlContext extends CtlContext {
 }
 
 /** a usage or data problem: one line on stderr, exit code 1 */
-export class CommandError extends Error {}
+export class CommandError extends Error {
+  readonly code: ErrorCode = 'TSER_E_CTL';
+}
 
 interface Env {
   rc: Record<string, string>;

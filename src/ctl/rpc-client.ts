@@ -7,8 +7,10 @@ import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonFramer } from '../control/json-scan.js';
+import type { ErrorCode } from '../core/errors.js';
 
 export class CtlError extends Error {
+  readonly code: ErrorCode = 'TSER_E_CTL';
   constructor(
     message: string,
     /** the JSON-RPC error code when the server answered with an error */

@@ -3,6 +3,7 @@
 // text:// (Kamailio db_text files). Modules never see which driver is behind it.
 
 import type { TableDef } from './table-def.js';
+import type { ErrorCode } from '../core/errors.js';
 
 export type DbValue = string | number | null | Date;
 export type DbRow = Record<string, DbValue>;
@@ -58,7 +59,7 @@ export type DbErrorKind = 'down' | 'query' | 'unsupported' | 'url';
 
 /** every DB failure is a DbError; 'down' means "connection-class, retry later" */
 export class DbError extends Error {
-  readonly code = 'TSER_E_DB';
+  readonly code: ErrorCode = 'TSER_E_DB';
   constructor(
     readonly kind: DbErrorKind,
     message: string,

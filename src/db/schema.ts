@@ -3,6 +3,7 @@
 // modules' startup version checks (Kamailio db_check_table_version).
 import { DbError, type Db } from './db.js';
 import type { ColumnDef, IndexDef, TableDef } from './table-def.js';
+import type { ErrorCode } from '../core/errors.js';
 
 export type { ColumnDef, IndexDef, TableDef } from './table-def.js';
 
@@ -317,7 +318,7 @@ async function setVersion(db: Db, table: string, version: number): Promise<void>
 export type VersionSpec = number | { min: number; max?: number };
 
 export class VersionError extends Error {
-  readonly code = 'TSER_E_DB_VERSION';
+  readonly code: ErrorCode = 'TSER_E_DB_VERSION';
   constructor(
     readonly table: string,
     readonly found: number | null,

@@ -3,6 +3,7 @@
 // attrs auto, null); every other line is a row of ':'-separated fields, an empty field is
 // NULL, and '\n' '\r' '\t' ':' '\\' and NUL are backslash-escaped.
 import type { DbValue } from './db.js';
+import type { ErrorCode } from '../core/errors.js';
 
 export type TextType = 'int' | 'double' | 'string' | 'datetime';
 
@@ -13,7 +14,9 @@ export interface TextColumn {
   auto: boolean;
 }
 
-export class TextFormatError extends Error {}
+export class TextFormatError extends Error {
+  readonly code: ErrorCode = 'TSER_E_DB_TEXT';
+}
 
 export function parseHeader(line: string): TextColumn[] {
   const out: TextColumn[] = [];

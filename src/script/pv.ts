@@ -6,6 +6,7 @@ import type { PvValue } from '../core/module-api.js';
 import type { MsgContext } from './context.js';
 import { formatUri, parseUri, parseNameAddr } from '../sip/index.js';
 import type { SipUri } from '../sip/types.js';
+import type { ErrorCode } from '../core/errors.js';
 
 export interface PvAccess {
   get: (ctx: MsgContext) => PvValue;
@@ -14,7 +15,9 @@ export interface PvAccess {
   text: string;
 }
 
-export class PvError extends Error {}
+export class PvError extends Error {
+  readonly code: ErrorCode = 'TSER_E_BAD_PV';
+}
 
 /** per-script $var slots; $var is per process and survives between messages */
 export class VarStore {

@@ -1,5 +1,6 @@
 // Parsed SIP header types shared by the core and the modules (RFC 3261 §20, §25).
 // Values are latin1 strings sliced from the received datagram, so bytes round-trip exactly.
+import type { ErrorCode } from '../core/errors.js';
 
 /** Well-known header type ids; OTHER for anything not in the table (see header-types.ts). */
 export const enum HT {
@@ -98,7 +99,7 @@ export interface DigestCredentials {
 }
 
 export class SipParseError extends Error {
-  readonly code = 'TSER_E_SIP_PARSE';
+  readonly code: ErrorCode = 'TSER_E_SIP_PARSE';
   constructor(message: string) {
     super(message);
     this.name = 'SipParseError';

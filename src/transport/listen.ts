@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { socketId, type ListenSocket, type Proto } from './types.js';
+import type { ErrorCode } from '../core/errors.js';
 
 export interface ListenSpec {
   protos: Proto[];
@@ -11,7 +12,9 @@ export interface ListenSpec {
   advertise: { host: string; port: number | null } | null;
 }
 
-export class ListenError extends Error {}
+export class ListenError extends Error {
+  readonly code: ErrorCode = 'TSER_E_LISTEN';
+}
 
 function splitHostPort(s: string): { host: string; port: number | null } {
   if (s.startsWith('[')) {

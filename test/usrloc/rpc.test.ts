@@ -32,15 +32,15 @@ describe('ul.* RPC', () => {
     await call('ul.rm_contact', 'location', 'alice', 'sip:alice@10.0.0.2');
     expect(((await call('ul.lookup', 'location', 'alice')) as { Contacts: unknown[] }).Contacts).toHaveLength(1);
     await call('ul.rm', 'location', 'alice');
-    await expect(call('ul.lookup', 'location', 'alice')).rejects.toMatchObject({ code: 404 });
+    await expect(call('ul.lookup', 'location', 'alice')).rejects.toMatchObject({ rpcCode: 404 });
   });
 
   it('rejects unknown tables, bad q and missing params with UlRpcError codes', async () => {
     s = makeStore();
     await s.store.start(['location']);
     await expect(call('ul.lookup', 'nosuch', 'alice')).rejects.toBeInstanceOf(UlRpcError);
-    await expect(call('ul.add', 'location', 'alice', 'sip:a@h', 60, 'x')).rejects.toMatchObject({ code: 400 });
-    await expect(call('ul.rm', 'location')).rejects.toMatchObject({ code: 400 });
+    await expect(call('ul.add', 'location', 'alice', 'sip:a@h', 60, 'x')).rejects.toMatchObject({ rpcCode: 400 });
+    await expect(call('ul.rm', 'location')).rejects.toMatchObject({ rpcCode: 400 });
   });
 
   it('SER 0.9 ul_add / ul_show_contact / ul_rm', async () => {
@@ -52,6 +52,6 @@ describe('ul.* RPC', () => {
     await s.store.getDomain('aliases').insert('x', ci('sip:x@h', 100));
     expect(await call('ul_show_contact', 'aliases', 'x')).toEqual(['<sip:x@h>;expires=90']);
     expect(await call('ul_rm', 'aliases', 'info')).toMatch(/deleted/);
-    await expect(call('ul_show_contact', 'aliases', 'info')).rejects.toMatchObject({ code: 404 });
+    await expect(call('ul_show_contact', 'aliases', 'info')).rejects.toMatchObject({ rpcCode: 404 });
   });
 });

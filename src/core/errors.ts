@@ -1,0 +1,55 @@
+// Every error code tser reports, in one typed table: config diagnostics (`tser -c`,
+// reload reports) and the `code` of every error class. E = error, W = warning, I = note.
+// A code is part of the interface (scripts and tools match on it): add, never rename.
+export const ERROR_CODES = {
+  // config files
+  TSER_E_FILE: 'the config file cannot be read',
+  TSER_E_CONFIG_READ: 'an included file cannot be read',
+  TSER_E_INCLUDE: 'bad include_file / import_file',
+  TSER_E_PREPROC: 'bad preprocessor directive (#!define, #!ifdef, #!substdef ...)',
+  TSER_W_PREPROC: 'preprocessor directive that is ignored or suspicious',
+  TSER_E_SYNTAX: 'syntax error',
+  // global and module parameters
+  TSER_E_UNKNOWN_PARAM: 'unknown global parameter',
+  TSER_I_IGNORED_PARAM: 'parameter accepted for compatibility, without effect',
+  TSER_E_PARAM_TYPE: 'parameter value of the wrong type',
+  TSER_E_PARAM_RANGE: 'parameter value out of range',
+  TSER_E_PARAM_VALUE: 'parameter value refused by its module',
+  TSER_E_BAD_IP: 'bad IP address or network',
+  TSER_E_UNKNOWN_MODULE: 'loadmodule names a module tser does not have',
+  TSER_E_MODPARAM: 'modparam for a module that is not loaded',
+  TSER_E_UNKNOWN_MODPARAM: 'modparam names a parameter the module does not have',
+  TSER_E_MODULE_DEP: 'a module needs another module that is not loaded',
+  // routes and expressions
+  TSER_E_NO_ROUTE: 'the config has no main route',
+  TSER_E_DUPLICATE_ROUTE: 'a route block is defined twice',
+  TSER_E_UNKNOWN_ROUTE: 'a reference to a route that is not defined',
+  TSER_E_UNKNOWN_FUNCTION: 'unknown script function',
+  TSER_E_DIALECT_FUNCTION: 'function of the other dialect',
+  TSER_E_ARG_COUNT: 'wrong number of function arguments',
+  TSER_E_BAD_ARG: 'function argument refused by its parser or fixup',
+  TSER_E_ARG_NOT_STATIC: 'argument must be a constant',
+  TSER_E_ROUTE_TYPE: 'function not allowed in this route type',
+  TSER_E_UNKNOWN_PV: 'unknown pseudo-variable',
+  TSER_E_BAD_PV: 'bad pseudo-variable name or index',
+  TSER_E_PV_READONLY: 'assignment to a read-only pseudo-variable',
+  TSER_E_BAD_TRANSFORM: 'bad transformation',
+  TSER_E_BAD_REGEX: 'bad regular expression',
+  TSER_E_BAD_SUBST: 'bad substitution expression (s/re/repl/flags)',
+  TSER_E_CASE_NOT_CONST: 'switch case label is not a constant',
+  TSER_E_SWITCH_MIXED: 'switch mixes string and integer cases',
+  TSER_W_OPERAND: 'operand type that is likely a mistake',
+  // run time
+  TSER_E_SIP_PARSE: 'SIP message or header that cannot be parsed',
+  TSER_E_LISTEN: 'bad listen address',
+  TSER_E_DB: 'database unreachable, busy or refusing a query',
+  TSER_E_DB_VERSION: 'table version differs from the one the module expects',
+  TSER_E_DB_TEXT: 'db_text file that cannot be parsed',
+  TSER_E_TABLE_VERSION: 'usrloc table version differs from the expected one',
+  TSER_E_DS_LIST: 'bad dispatcher list',
+  TSER_E_REGISTRAR: 'REGISTER refused by the registrar',
+  TSER_E_RPC: 'control command failed',
+  TSER_E_CTL: 'tserctl command failed',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
