@@ -18,7 +18,7 @@ import { bindScript, type LoadedConfig, type ModulePlan, type GlobalValue } from
 import { MsgContext } from '../script/context.js';
 import { Script, type CompiledRoute } from '../script/script.js';
 import { runRouteOn } from '../script/run-route.js';
-import { SipMessage, buildReply, formatVia } from '../sip/index.js';
+import { SipMessage, buildReply, markViaText } from '../sip/index.js';
 import { SipParseError } from '../sip/types.js';
 import { UdpListener } from '../transport/udp.js';
 import { TcpTransport } from '../transport/tcp.js';
@@ -582,14 +582,9 @@ function firstAddress(af: 4 | 6): string | undefined {
   return af === 4 ? '127.0.0.1' : '::1';
 }
 
-/** write an edited top Via back (only the first via-parm of the first Via header) */
+/** write received/rport of the top via-parm back, in place: the rest goes out as received (issue 19) */
 function replaceTopVia(msg: SipMessage, via: ReturnType<SipMessage['topVia']>): void {
-  const hf = msg.header('via');
-  if (!hf) return;
-  const value = hf.newValue ?? hf.value;
-  const rest = value.slice(via.raw.length);
-  const text = formatVia(via);
-  via.raw = text;
-  msg.setHeaderValue(hf, text + rest);
+  const { received, rport } = via;
+  via.raw = msg.editTopViaParm(via.raw, (parm) => markViaText(parm, received, rport));
 }
 

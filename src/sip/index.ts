@@ -5,7 +5,7 @@ export { buildReply, type BuildReplyOpts } from './build-reply.js';
 export { normalizeLines, type RequestOpts, type ReplyOpts } from './serialize.js';
 export { lookupHeader, type HeaderDef } from './header-types.js';
 export { parseUri, formatUri, getUriParam } from './parse-uri.js';
-export { parseVia, formatVia } from './parse-via.js';
+export { parseVia, formatVia, markViaText } from './parse-via.js';
 export { parseNameAddr, parseNameAddrList, parseContacts, parseContact } from './parse-name-addr.js';
 export { parseCSeq } from './parse-cseq.js';
 export { parseDigest } from './parse-digest.js';

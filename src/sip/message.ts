@@ -2,7 +2,7 @@
 // for the headers a proxy needs (RFC 3261 §8.1.1, §16.3), and edits kept as lumps. Accessors
 // always read the message as received; lumps only show up when serializing.
 
-import { parseUint } from './chars.js';
+import { parseUint, skipWs } from './chars.js';
 import { lookupHeader } from './header-types.js';
 import { MAX_HEADERS, parseMessage, type StartLine } from './parse-message.js';
 import { parseCSeq } from './parse-cseq.js';
@@ -284,6 +284,27 @@ export class SipMessage {
     hf.newValue = value;
   }
 
+  /**
+   * Edits the first via-parm of the top Via (`oldText` is how it reads now, `edit` makes the
+   * new text from it). When the header was not edited before, the same edit is applied to the
+   * received bytes, so name spelling, spacing and folding go out as received: "exact on output".
+   */
+  editTopViaParm(oldText: string, edit: (parm: string) => string): string {
+    const text = edit(oldText);
+    const hf = this.first(HT.VIA);
+    if (hf === undefined) return text;
+    const value = hf.newValue ?? hf.value;
+    const newValue = text + value.slice(oldText.length);
+    if (hf.newValue === null && this.crlf) {
+      const raw = this.raw;
+      const vs = skipWs(raw, raw.indexOf(':', hf.start) + 1, hf.end);
+      const ve = rawIndex(raw, vs, oldText.length);
+      hf.newLine = { value: newValue, line: raw.slice(hf.start, vs) + edit(raw.slice(vs, ve)) + raw.slice(ve, hf.end) };
+    }
+    hf.newValue = newValue;
+    return text;
+  }
+
   /** adds line(s) above the first received header, after earlier inserts */
   insertHeaderTop(line: string): void {
     this.topLines.push(normalizeLines(line));
@@ -322,6 +343,25 @@ const SINGLE: [HT, string][] = [
   [HT.CALL_ID, 'Call-ID'],
   [HT.CSEQ, 'CSeq'],
 ];
+
+/**
+ * Index in raw of the k-th char of a header value that starts at raw[i]: unfolding (see
+ * parse-message.ts) turns each line break with the whitespace around it into one space.
+ */
+function rawIndex(raw: string, i: number, k: number): number {
+  for (let j = 0; j < k; j++) {
+    let e = i;
+    while (raw.charCodeAt(e) === 32 || raw.charCodeAt(e) === 9) e++;
+    const c = raw.charCodeAt(e);
+    if (c === 13 || c === 10) {
+      while (e < raw.length && (raw.charCodeAt(e) <= 32)) e++;
+      i = e;
+    } else {
+      i++;
+    }
+  }
+  return i;
+}
 
 /**
  * Parse cache in hf.parsed. Each header type has exactly one parser filling the slot, so the

@@ -12,6 +12,7 @@ export const MAX_HEADERS = 256;
 class Hf implements HeaderField {
   removed = false;
   newValue: string | null = null;
+  newLine: { value: string; line: string } | null = null;
   parsed: unknown = null;
   constructor(
     readonly name: string,

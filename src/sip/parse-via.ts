@@ -90,6 +90,27 @@ function viaRport(v: string | null | undefined): string | null {
 
 const SPECIAL: readonly string[] = ['branch', 'received', 'rport'];
 
+// the param with its value; the text may be a folded header line, hence \r\n
+const RPORT_RE = /;[ \t]*rport(?:[ \t]*=[ \t]*[^; \t\r\n]*)?(?=[ \t\r\n]*(?:;|$))/i;
+const RECEIVED_RE = /;[ \t]*received(?:[ \t]*=[ \t]*[^; \t\r\n]*)?(?=[ \t\r\n]*(?:;|$))/i;
+
+/**
+ * The via-parm text `raw` (as received) with received= and rport= set to these values (null:
+ * leave as is), edited in place like Kamailio does: an existing param keeps its position, a
+ * new one is appended, every other byte stays (RFC 3261 §18.2.1, RFC 3581 §4).
+ */
+export function markViaText(raw: string, received: string | null, rport: string | null): string {
+  let s = raw;
+  if (rport !== null) s = setViaParam(s, RPORT_RE, rport === '' ? ';rport' : ';rport=' + rport);
+  if (received !== null) s = setViaParam(s, RECEIVED_RE, ';received=' + received);
+  return s;
+}
+
+function setViaParam(s: string, re: RegExp, text: string): string {
+  const m = re.exec(s);
+  return m === null ? s + text : s.slice(0, m.index) + text + s.slice(m.index + m[0].length);
+}
+
 /**
  * Writes a via-parm back. branch/received/rport come from the object's fields (so a caller can
  * spread a parsed Via and change them); other params keep their order and spelling.

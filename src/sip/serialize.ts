@@ -84,7 +84,8 @@ function writeHeaders(msg: SipMessage, out: string, dropTopVia: boolean, extraBo
       const comma = topLevelComma(v);
       line = comma < 0 ? '' : h.name + ': ' + trimWs(v.slice(comma + 1)) + CRLF;
     } else if (h.newValue !== null) {
-      line = h.name + ': ' + h.newValue + CRLF;
+      const nl = h.newLine;
+      line = nl !== null && nl.value === h.newValue ? nl.line : h.name + ': ' + h.newValue + CRLF;
     }
     if (line === null) {
       if (verbatim) {

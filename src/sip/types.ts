@@ -120,6 +120,11 @@ export interface HeaderField {
   readonly value: string;
   removed: boolean;
   newValue: string | null;
+  /**
+   * The whole line(s) to write for `newValue` when the edit could be spliced into the received
+   * text (name spelling, spacing and folding kept); used only while newValue is still `value`.
+   */
+  newLine: { value: string; line: string } | null;
   /** parse cache filled by the message accessors; null until first use */
   parsed: unknown;
   /** offsets into msg.raw: [start, end) spans the whole line(s) including the terminator */
