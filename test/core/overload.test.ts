@@ -88,12 +88,12 @@ describe('in-flight caps', () => {
 });
 
 describe('retransmissions', () => {
-  test('a retransmission of a refused request gets the 503 again, even after the load dropped', () => {
+  test('a retransmission of a refused request is absorbed (no second 503), even after the load dropped', () => {
     const { g, stats } = guard();
     const branch = `z9hG4bK${rand()}`;
     expect(g.screen(msg({ branch }), 10)).toBe(REFUSE);
     expect(g.active).toBe(true);
-    expect(g.screen(msg({ branch }), 0)).toBe(REFUSE);
+    expect(g.screen(msg({ branch }), 0)).toBe(ABSORB);
     expect(count(stats, 'overload_refused')).toBe(1);
     expect(count(stats, 'overload_absorbed')).toBe(1);
     // another request (another branch) is served normally once the load dropped
@@ -131,21 +131,24 @@ describe('queue-delay controller', () => {
     return k;
   };
 
-  test('over the limit the refused share of new requests rises by 2/16 per tick, under half it falls by 1/16', () => {
+  test('over the limit the refused share of new requests rises by 1/16 per tick (2/16 past twice it), under half it falls by 1/16', () => {
     const { g, stats } = guard();
     g.control(150);
     expect(g.active).toBe(true);
-    expect(refusedOf(g, 64)).toBe(8); // 2/16
+    expect(refusedOf(g, 64)).toBe(4); // 1/16
     g.control(150);
     g.control(150);
-    expect(count(stats, 'overload_shed_pct')).toBe(38); // 6/16
-    expect(refusedOf(g, 64)).toBe(24);
-    g.control(75); // between half and the limit: hold
-    expect(refusedOf(g, 64)).toBe(24);
-    g.control(10);
+    expect(count(stats, 'overload_shed_pct')).toBe(19); // 3/16
+    expect(refusedOf(g, 64)).toBe(12);
+    g.control(250);
     expect(refusedOf(g, 64)).toBe(20); // 5/16
-    for (let i = 0; i < 5; i++) g.control(0);
+    g.control(75); // between half and the limit: hold
+    expect(refusedOf(g, 64)).toBe(20);
+    g.control(10);
+    expect(refusedOf(g, 64)).toBe(16); // 4/16
+    for (let i = 0; i < 4; i++) g.control(0);
     expect(refusedOf(g, 64)).toBe(0);
+    expect(count(stats, 'overload_shed_pct')).toBe(0);
   });
 
   test('invested requests pass while the delay is under twice the limit, and are refused past it', () => {
