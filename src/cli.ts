@@ -44,6 +44,7 @@ const { startControl } = await import('./control/start.js');
 const HELP = `tser ${SERVER_VERSION} — SIP Express Router in TypeScript
 
 Usage: tser [options]
+       tser test -f FILE CASES.yaml...   run the script on test cases offline (tser test -h)
   -f FILE          routing script (default: ./tser.cfg)
   -c               check the config (syntax, modules, functions, arguments) and exit 0/1
   --syntax-only    parse only, do not resolve modules (for porting configs)
@@ -95,6 +96,12 @@ function printDiagnostics(cfg: LoadedConfig, verbose: boolean): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'test') {
+    // `tser test`: the offline routing-script test runner (src/testing)
+    const { runTestCommand } = await import('./testing/run.js');
+    const code = await runTestCommand(process.argv.slice(3));
+    process.exit(code);
+  }
   const args = parse();
   if (args.h) {
     process.stdout.write(HELP);

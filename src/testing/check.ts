@@ -1,0 +1,57 @@
+// `tser test` assertions: compare one case's outcome with its `expect`; each failure is
+// one line saying what was expected and what happened.
+import type { DbRow } from '../db/db.js';
+import type { Expectation } from './case-file.js';
+import type { Outcome } from './harness.js';
+
+function hasHeader(text: string, name: string, value: string): boolean {
+  const re = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:\\s*(.*)$`, 'gim');
+  for (const m of text.matchAll(re)) if (m[1].includes(value)) return true;
+  return false;
+}
+
+function describeOutcome(o: Outcome): string {
+  const r = o.replies.map((x) => `${x.code} ${x.reason}`);
+  const f = o.requests.map((x) => `${x.method} ${x.ruri} → ${x.dest}`);
+  return `replies [${r.join(', ') || 'none'}], sent downstream [${f.join(', ') || 'none'}]`;
+}
+
+export async function check(e: Expectation, o: Outcome, rows: (table: string) => Promise<DbRow[]>): Promise<string[]> {
+  const fail: string[] = [];
+  const last = o.replies[o.replies.length - 1];
+  if (e.noReply && o.replies.length) fail.push(`expected no reply, got ${last.code} ${last.reason}`);
+  if (e.reply !== undefined) {
+    if (!last) fail.push(`expected reply ${e.reply}, got no reply (${describeOutcome(o)})`);
+    else if (last.code !== e.reply) fail.push(`expected reply ${e.reply}, got ${last.code} ${last.reason}`);
+  }
+  if (e.reason !== undefined && last && last.reason !== e.reason) fail.push(`expected reason "${e.reason}", got "${last.reason}"`);
+  const sent = o.requests.filter((r) => r.method !== 'ACK' && r.method !== 'CANCEL');
+  if (e.forward !== undefined) {
+    const got = sent.map((r) => r.ruri);
+    if (JSON.stringify(got) !== JSON.stringify(e.forward)) fail.push(`expected forward to [${e.forward.join(', ')}], got [${got.join(', ') || 'nothing'}] (${describeOutcome(o)})`);
+  }
+  if (e.destination !== undefined) {
+    const got = sent.map((r) => r.dest);
+    if (JSON.stringify(got) !== JSON.stringify(e.destination)) fail.push(`expected sent to [${e.destination.join(', ')}], got [${got.join(', ') || 'nothing'}]`);
+  }
+  if (e.headers) {
+    // the forwarded request when there is one (a 100 Trying may be the only reply), else the reply
+    const text = sent[0]?.text ?? (last ? (last.text ?? `${last.headers.join('\r\n')}\r\n`) : '');
+    const where = sent[0] ? 'the forwarded request' : last ? `the ${last.code} reply` : 'no message';
+    for (const [k, v] of Object.entries(e.headers)) if (!hasHeader(text, k, v)) fail.push(`expected header ${k}: ${v} in ${where}`);
+  }
+  for (const [table, want] of Object.entries(e.db ?? {})) {
+    let have: DbRow[];
+    try {
+      have = await rows(table);
+    } catch (err) {
+      fail.push(`db table ${table}: ${(err as Error).message}`);
+      continue;
+    }
+    for (const w of want) {
+      const ok = have.some((r) => Object.entries(w).every(([k, v]) => r[k] !== undefined && r[k] !== null && String(r[k] instanceof Date ? (r[k]).getTime() : r[k]) === String(v)));
+      if (!ok) fail.push(`expected a row ${JSON.stringify(w)} in table ${table} (${have.length} rows)`);
+    }
+  }
+  return fail;
+}
