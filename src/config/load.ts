@@ -304,6 +304,7 @@ function compileScript(
     loc: b.loc,
     type: routeTypeOf(b.routeKind),
     exec: () => 1,
+    async: false,
     fingerprint: '',
   });
   const tableFor = (b: A.RouteBlock) => {

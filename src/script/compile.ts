@@ -91,7 +91,21 @@ interface Scope {
 // ---------------- the compiler ----------------
 
 export class Compiler {
+  /**
+   * Bumped by every call that may return a promise (async module functions, route calls):
+   * a statement whose expressions compiled without a bump is synchronous, so a block of
+   * such statements runs as a plain loop (async decided per expression, at compile time).
+   */
+  private asyncMarks = 0;
+
   constructor(private readonly env: CompileEnv) {}
+
+  /** did compiling `f` compile anything that may return a promise? */
+  private watch<T>(f: () => T): { value: T; async: boolean } {
+    const before = this.asyncMarks;
+    const value = f();
+    return { value, async: this.asyncMarks !== before };
+  }
 
   compileRoute(block: A.RouteBlock, type: number, name: string): CompiledRoute {
     const scope: Scope = {
@@ -107,6 +121,7 @@ export class Compiler {
       loc: block.loc,
       type,
       exec: body.run,
+      async: body.async,
       fingerprint: fingerprint(block.body),
     };
   }
@@ -183,7 +198,7 @@ export class Compiler {
   }
 
   private returnStmt(s: A.ReturnStmt, scope: Scope): Compiled {
-    const v = s.value ? this.expr(s.value, scope) : null;
+    const { value: v, async } = this.watch(() => (s.value ? this.expr(s.value, scope) : null));
     const finish = (ctx: MsgContext, x: Val): number => {
       const n = x === null ? 1 : toInt(x);
       ctx.runFlags |= RunFlag.RETURN;
@@ -193,7 +208,7 @@ export class Compiler {
     };
     if (!v) return { async: false, run: (ctx) => finish(ctx, null) };
     return {
-      async: true,
+      async,
       run: (ctx) => {
         const x = v(ctx);
         return isPromise(x) ? x.then((y) => finish(ctx, y)) : finish(ctx, x);
@@ -202,25 +217,29 @@ export class Compiler {
   }
 
   private ifStmt(s: A.IfStmt, scope: Scope): Compiled {
-    const cond = this.cond(s.cond, scope);
-    const then = this.stmt(s.then, scope).run;
-    const els = s.else ? this.stmt(s.else, scope).run : null;
+    const c = this.watch(() => this.cond(s.cond, scope));
+    const cond = c.value;
+    const thenC = this.stmt(s.then, scope);
+    const elsC = s.else ? this.stmt(s.else, scope) : null;
+    const then = thenC.run;
+    const els = elsC ? elsC.run : null;
     const pick = (ctx: MsgContext, b: boolean): number | Promise<number> => {
       if (ctx.runFlags !== 0) return 0; // a call in the condition returned 0: stop
       if (b) return then(ctx);
       return els ? els(ctx) : 1;
     };
     return {
-      async: true,
+      async: c.async || thenC.async || elsC?.async === true,
       run: (ctx) => {
-        const c = cond(ctx);
-        return typeof c === 'boolean' ? pick(ctx, c) : c.then((b) => pick(ctx, b));
+        const b = cond(ctx);
+        return typeof b === 'boolean' ? pick(ctx, b) : b.then((x) => pick(ctx, x));
       },
     };
   }
 
   private switchStmt(s: A.SwitchStmt, scope: Scope): Compiled {
-    const subject = this.expr(s.subject, scope);
+    const subj = this.watch(() => this.expr(s.subject, scope));
+    const subject = subj.value;
     const inner: Scope = { ...scope, inLoop: scope.inLoop + 1 };
     // flatten case bodies into one statement list with entry points (fall-through)
     const bodies: Compiled[] = [];
@@ -267,7 +286,7 @@ export class Compiler {
       return typeof r === 'number' ? done(r) : r.then(done);
     };
     return {
-      async: true,
+      async: subj.async || bodies.some((b) => b.async),
       run: (ctx) => {
         const v = subject(ctx);
         return isPromise(v) ? v.then((x) => dispatch(ctx, x)) : dispatch(ctx, v);
@@ -276,8 +295,10 @@ export class Compiler {
   }
 
   private whileStmt(s: A.WhileStmt, scope: Scope): Compiled {
-    const cond = this.cond(s.cond, scope);
-    const body = this.stmt(s.body, { ...scope, inLoop: scope.inLoop + 1 }).run;
+    const c = this.watch(() => this.cond(s.cond, scope));
+    const cond = c.value;
+    const bodyC = this.stmt(s.body, { ...scope, inLoop: scope.inLoop + 1 });
+    const body = bodyC.run;
     const max = Number(this.env.global('max_while_loops') ?? 100) || 100;
     const log = (ctx: MsgContext) =>
       ctx.log.warn({ cfg: locText(s.loc) }, 'while loop stopped after max_while_loops iterations');
@@ -306,10 +327,12 @@ export class Compiler {
       ctx.runFlags &= ~RunFlag.BREAK;
       return n;
     };
-    return { async: true, run: (ctx) => loop(ctx, 0, 1) };
+    return { async: c.async || bodyC.async, run: (ctx) => loop(ctx, 0, 1) };
   }
 
   private routeCall(s: A.RouteCall, scope: Scope): Compiled {
+    // the target may be compiled later (or be this route): count it as async
+    this.asyncMarks++;
     const ser = this.env.dialect === 'ser';
     const finish = (ctx: MsgContext, r: number): number => {
       if (ser) {
@@ -369,7 +392,8 @@ export class Compiler {
       this.env.bag.error('TSER_E_PV_READONLY', `${pv.text} cannot be assigned`, s.target.loc);
       return { run: () => -1, async: false };
     }
-    const value = this.expr(s.value, scope);
+    const val = this.watch(() => this.expr(s.value, scope));
+    const value = val.value;
     const get = pv.get;
     const apply =
       s.op === '+='
@@ -383,7 +407,7 @@ export class Compiler {
             return 1;
           };
     return {
-      async: true,
+      async: val.async,
       run: (ctx) => {
         const v = value(ctx);
         return isPromise(v) ? v.then((x) => apply(ctx, x)) : apply(ctx, v);
@@ -397,9 +421,9 @@ export class Compiler {
       if (call) return { run: call.run, async: call.async };
       return { run: () => -1, async: false };
     }
-    const ev = this.expr(e, scope);
+    const { value: ev, async } = this.watch(() => this.expr(e, scope));
     return {
-      async: true,
+      async,
       run: (ctx) => {
         const v = ev(ctx);
         return isPromise(v) ? v.then(toInt) : toInt(v);
@@ -450,11 +474,15 @@ export class Compiler {
       );
     }
     const argFns: ArgGetter[] = [];
-    e.args.forEach((a, i) => {
-      const g = this.arg(a, spec.args[i], e.name, scope, holder);
-      if (g) argFns.push(g);
-    });
+    const args = this.watch(() =>
+      e.args.forEach((a, i) => {
+        const g = this.arg(a, spec.args[i], e.name, scope, holder);
+        if (g) argFns.push(g);
+      }),
+    );
     if (argFns.length !== e.args.length) return null;
+    const isAsync = spec.async === true || args.async;
+    if (isAsync) this.asyncMarks++;
     // eslint-disable-next-line @typescript-eslint/unbound-method -- spec functions never use `this`
     const run = spec.run as (ctx: MsgContext, self: unknown, ...args: unknown[]) => number | Promise<number>;
     const site = locText(e.loc);
@@ -526,11 +554,11 @@ export class Compiler {
         default:
           r = (ctx) => invoke(ctx, vals);
       }
-      return { run: r, async: spec.async === true };
+      return { run: r, async: isAsync };
     }
     // dynamic arguments: evaluate, parse (fixup at run time), then call
     return {
-      async: true,
+      async: isAsync,
       run: (ctx) => {
         const vals: unknown[] = new Array(argFns.length);
         let pending: Promise<void>[] | null = null;

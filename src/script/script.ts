@@ -16,6 +16,8 @@ export interface CompiledRoute {
   exec: Exec;
   /** Route.* bit this route runs as */
   type: number;
+  /** false when nothing in it can return a promise: its body runs as a plain loop */
+  async: boolean;
   /** structural fingerprint of the source, to report what a reload changed */
   fingerprint: string;
 }

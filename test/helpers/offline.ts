@@ -4,6 +4,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { CoreApi, ReplyOptions } from '../../src/core/core-api.js';
 import { runRouteOn } from '../../src/script/run-route.js';
+import { initOrder } from '../../src/core/module-runtime.js';
 import { Stats } from '../../src/core/stats.js';
 import { Route } from '../../src/core/module-api.js';
 import { MsgContext } from '../../src/script/context.js';
@@ -67,15 +68,17 @@ export function fakeCore(script: () => Script, rec: Recorded): CoreApi {
 export async function compile(cfg: string): Promise<Script> {
   const loaded = await loadConfig('test.cfg', { text: cfg });
   if (loaded.bag.hasErrors || !loaded.script) throw new Error(loaded.bag.format());
-  // modules are not initialised: tests use only stateless ones (sl via the fake core)
-  for (const m of loaded.modules) {
+  // modules start in dependency order against a fake core; a dependency's api is bound
+  const apis = new Map<string, unknown>();
+  for (const m of initOrder(loaded.modules)) {
     m.holder.state = await m.def.init({
       params: m.params as never,
       log: pino({ level: 'silent' }),
       core: fakeCore(() => loaded.script!, { replies: [], forwards: [] }),
       dialect: loaded.dialect!.dialect,
-      bindApi: () => undefined,
+      bindApi: <T>(name: string) => apis.get(name) as T | undefined,
     });
+    if (m.def.api) apis.set(m.def.name, m.def.api(m.holder.state));
   }
   return loaded.script;
 }

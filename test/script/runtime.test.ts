@@ -170,3 +170,47 @@ route { strip(1); prefix("49"); rewritehostport("gw.test:5090"); forward(); }`);
     expect(r.forwards[0]!.ruri).toBe('sip:49301234@gw.test:5090');
   });
 });
+
+describe('async decided per expression', () => {
+  const head = `#!KAMAILIO
+loadmodule "sl.so"
+loadmodule "textops.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+`;
+
+  it('a route of if/switch/while/assignments around synchronous calls is synchronous, and runs without a promise', async () => {
+    const s = await compile(`${head}
+request_route {
+	$var(n) = 0;
+	while ($var(n) < 3) { $var(n) = $var(n) + 1; }
+	switch ($rm) {
+		case "INVITE": if (is_present_hf("Max-Forwards")) { $var(x) = "mf"; } break;
+		default: $var(x) = "other";
+	}
+	if ($var(n) == 3 && $var(x) == "mf") { sl_send_reply("200", "sync $var(n)"); exit; }
+	sl_send_reply("500", "no");
+}
+route[ASYNC] {
+	if (is_method("INVITE")) {
+		if (lookup("location")) { return 1; }
+	}
+}
+route[CALLS] {
+	route(ASYNC);
+}`);
+    expect(s.routes.request!.async).toBe(false);
+    // lookup() may wait for usrloc; route() calls may reach such a route
+    expect(s.routes.named.get('ASYNC')!.async).toBe(true);
+    expect(s.routes.named.get('CALLS')!.async).toBe(true);
+    const rcv = { proto: 'udp' as const, srcIp: '10.0.0.5', srcPort: 5070, local: null as never, connId: null, time: Date.now() };
+    const { MsgContext } = await import('../../src/script/context.js');
+    const { Route } = await import('../../src/core/module-api.js');
+    const { fakeCore } = await import('../helpers/offline.js');
+    const rec = { replies: [] as { code: number; reason: string }[], forwards: [] };
+    const ctx = new MsgContext(sipRequest(), rcv, s, fakeCore(() => s, rec), Route.REQUEST);
+    const r = s.run(s.routes.request!, ctx);
+    expect(typeof r).toBe('number');
+    expect(rec.replies.map((x) => `${x.code} ${x.reason}`)).toEqual(['200 sync 3']);
+  });
+});
