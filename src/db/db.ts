@@ -1,5 +1,5 @@
 // The one small DB API modules use (Kamailio srdb1): query/insert/update/delete by table and
-// key columns, plus raw SQL where the driver has it. Drivers: mysql:// (mysql2 pool) and
+// key columns, plus raw SQL where the driver has it. Drivers: mysql:// (mysql2 connections) and
 // text:// (Kamailio db_text files). Modules never see which driver is behind it.
 
 import type { TableDef } from './table-def.js';
