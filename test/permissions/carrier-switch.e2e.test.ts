@@ -80,7 +80,9 @@ async function rawInvite(fromIp: string, number: string): Promise<string> {
         const s = m.toString('latin1');
         if (statusOf(s) >= 200) {
           clearTimeout(t);
-          resolve(s);
+          // a 2xx is ACKed end to end along the Record-Route, so the gateway's call completes
+          if (statusOf(s) < 300) sock.send(Buffer.from(ackFor(s, fromIp, lport), 'latin1'), port, '127.0.0.1', () => resolve(s));
+          else resolve(s);
         }
       });
       sock.send(Buffer.from(text, 'latin1'), port, '127.0.0.1');
@@ -88,6 +90,15 @@ async function rawInvite(fromIp: string, number: string): Promise<string> {
   } finally {
     sock.close();
   }
+}
+
+function ackFor(ok: string, fromIp: string, lport: number): string {
+  const contact = /<([^>]+)>/.exec(header(ok, 'Contact') ?? '')![1]!;
+  const rr = header(ok, 'Record-Route');
+  return `ACK ${contact} SIP/2.0\r\nVia: SIP/2.0/UDP ${fromIp}:${lport};branch=z9hG4bKack${Math.random().toString(36).slice(2)}\r\n` +
+    (rr ? `Route: ${rr}\r\n` : '') +
+    `From: ${header(ok, 'From')}\r\nTo: ${header(ok, 'To')}\r\nCall-ID: ${header(ok, 'Call-ID')}\r\nCSeq: 1 ACK\r\n` +
+    'Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n';
 }
 
 function ruriUser(inv: string): string {
@@ -131,6 +142,22 @@ describe('carrier-switch.cfg', () => {
     expect(got.length).toBe(1);
     expect(ruriUser(got[0]!)).toBe('442071234567');
     expect(statusOf(await rawInvite('127.0.0.3', '700902071234567'))).toBe(403);
+  }, 30000);
+
+  it('routes tech prefixes written with a raw # from two customers on one IP (issue 19)', async () => {
+    const a = await rawInvite('127.0.0.3', '7001#02071234567');
+    const b = await rawInvite('127.0.0.3', '7002#+442071234568');
+    expect([statusOf(a), statusOf(b)]).toEqual([200, 200]);
+    // the gateways' SIPp message logs are written a moment after the calls
+    let got: string[] = [];
+    for (let i = 0; i < 40 && got.length < 2; i++) {
+      got = invites().filter((m) => /^To: <sip:700[12]#/m.test(m));
+      if (got.length < 2) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(got.map(ruriUser).sort()).toEqual(['442071234567', '442071234568']);
+    // what the script does not change goes on as received: the To keeps the dialled string
+    expect(got.map((m) => header(m, 'To')).sort()).toEqual(['<sip:7001#02071234567@127.0.0.1>', '<sip:7002#+442071234568@127.0.0.1>']);
+    expect(statusOf(await rawInvite('127.0.0.3', '7009#02071234567'))).toBe(403);
   }, 30000);
 
   it('sends calls to both gateways by weight and keeps them probed', async () => {
