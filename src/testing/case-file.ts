@@ -45,6 +45,10 @@ export interface Expectation {
   destination?: string[];
   /** headers (name: value substring) in the reply, or else the first forwarded request */
   headers?: Record<string, string>;
+  /** pseudo-variables after the request route: $ru, $du, $rU, $rd, $avp(name), $var(name) */
+  pv?: Record<string, string | null>;
+  /** message flags set after the request route */
+  flags?: number[];
   /** table → rows (column subsets) that must be in the embedded store afterwards */
   db?: Record<string, Record<string, string | number>[]>;
 }
@@ -120,7 +124,7 @@ function parseSource(v: unknown, where: string): TestCase['source'] {
 
 function parseExpect(v: unknown, where: string): Expectation {
   if (!isObj(v)) throw new CaseFileError(`${where}: "expect" must be a map`);
-  keysOnly(v, ['reply', 'reason', 'no_reply', 'forward', 'destination', 'headers', 'db'], `${where} expect`);
+  keysOnly(v, ['reply', 'reason', 'no_reply', 'forward', 'destination', 'headers', 'pv', 'flags', 'db'], `${where} expect`);
   const e: Expectation = {};
   if (v.reply !== undefined) {
     const m = /^(\d{3})(?:\s+(.+))?$/.exec(String(v.reply).trim());
@@ -135,6 +139,20 @@ function parseExpect(v: unknown, where: string): Expectation {
   if (v.headers !== undefined) {
     if (!isObj(v.headers)) throw new CaseFileError(`${where}: expect.headers must be a map of name: value`);
     e.headers = Object.fromEntries(Object.entries(v.headers).map(([k, x]) => [k, String(x)]));
+  }
+  if (v.pv !== undefined) {
+    if (!isObj(v.pv)) throw new CaseFileError(`${where}: expect.pv must be a map of $pv: value`);
+    e.pv = {};
+    for (const [k, x] of Object.entries(v.pv)) {
+      if (!/^\$(ru|du|rU|rd|avp\([^()]+\)|var\([^()]+\))$/.test(k)) throw new CaseFileError(`${where}: expect.pv: "${k}" is not one of $ru, $du, $rU, $rd, $avp(name), $var(name)`);
+      e.pv[k] = x === null ? null : String(x);
+    }
+  }
+  if (v.flags !== undefined) {
+    e.flags = list(v.flags, `${where} expect.flags`).map((f) => {
+      if (!Number.isInteger(f) || (f as number) < 0 || (f as number) > 31) throw new CaseFileError(`${where}: expect.flags takes flag numbers 0..31`);
+      return f as number;
+    });
   }
   if (v.db !== undefined) {
     if (!isObj(v.db)) throw new CaseFileError(`${where}: expect.db must be a map of table: [rows]`);

@@ -1,6 +1,7 @@
 // `tser test` assertions: compare one case's outcome with its `expect`; each failure is
 // one line saying what was expected and what happened.
 import type { DbRow } from '../db/db.js';
+import type { MsgContext } from '../script/context.js';
 import type { Expectation } from './case-file.js';
 import type { Outcome } from './harness.js';
 
@@ -40,6 +41,16 @@ export async function check(e: Expectation, o: Outcome, rows: (table: string) =>
     const where = sent[0] ? 'the forwarded request' : last ? `the ${last.code} reply` : 'no message';
     for (const [k, v] of Object.entries(e.headers)) if (!hasHeader(text, k, v)) fail.push(`expected header ${k}: ${v} in ${where}`);
   }
+  if (e.pv || e.flags) {
+    if (!o.ctx) fail.push('expected script state (pv/flags), but the request route did not run');
+    else {
+      for (const [name, want] of Object.entries(e.pv ?? {})) {
+        const got = pvValue(o.ctx, name);
+        if (got !== want) fail.push(`expected ${name} = ${want === null ? '$null' : JSON.stringify(want)}, got ${got === null ? '$null' : JSON.stringify(got)}`);
+      }
+      for (const f of e.flags ?? []) if ((o.ctx.flags & (1 << f)) === 0) fail.push(`expected flag ${f} set (flags are ${o.ctx.flags.toString(2)})`);
+    }
+  }
   for (const [table, want] of Object.entries(e.db ?? {})) {
     let have: DbRow[];
     try {
@@ -54,4 +65,25 @@ export async function check(e: Expectation, o: Outcome, rows: (table: string) =>
     }
   }
   return fail;
+}
+
+/** a pseudo-variable's value after the run, as text (null: $null) */
+function pvValue(ctx: MsgContext, name: string): string | null {
+  const ruri = ctx.newUri ?? ctx.msg.ruri;
+  const uri = /^sips?:(?:([^@;>]*)@)?([^;:>?]+)/i.exec(ruri);
+  if (name === '$ru') return ruri;
+  if (name === '$du') return ctx.dstUri;
+  if (name === '$rU') return uri?.[1] || null;
+  if (name === '$rd') return uri?.[2] ?? null;
+  const m = /^\$(avp|var)\(([^()]+)\)$/.exec(name);
+  if (!m) return null;
+  if (m[1] === 'var') {
+    const vars = ctx.script.vars;
+    const v = vars.values[vars.slot(m[2])];
+    return v === undefined || v === null ? null : String(v);
+  }
+  const key = m[2].startsWith('s:') ? m[2].slice(2) : m[2];
+  const list = ctx.avps?.get(key);
+  const v = list?.[list.length - 1]; // the newest value, as $avp(name) reads it
+  return v === undefined || v === null ? null : String(v);
 }

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { ReplyOptions } from '../core/core-api.js';
+import { defineModule } from '../core/module-api.js';
+import type { MsgContext } from '../script/context.js';
 import { Server } from '../core/server.js';
 import type { Db, DbRow } from '../db/db.js';
 import { openDb } from '../db/open.js';
@@ -22,6 +24,8 @@ import type { CaseFile, TestCase } from './case-file.js';
 
 /** what the proxy did with one message */
 export interface Outcome {
+  /** the request's context after the script ran (PVs, flags), null when no route ran */
+  ctx: MsgContext | null;
   /** replies sent upstream: stateless (sl) and by transactions (tm) */
   replies: { code: number; reason: string; text: string | null; headers: string[] }[];
   /** requests sent downstream */
@@ -31,7 +35,7 @@ export interface Outcome {
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
 class CapturingServer extends Server {
-  sink: Outcome = { replies: [], requests: [] };
+  sink: Outcome = { ctx: null, replies: [], requests: [] };
   dns: Record<string, string> = {};
 
   override send(dest: Destination, data: Buffer, _from?: ListenSocket): Promise<boolean> {
@@ -92,6 +96,7 @@ export class TestHarness {
       const cfg = await loadConfig(file, { defines: opts.defines });
       if (cfg.bag.hasErrors || !cfg.script) throw new Error(cfg.bag.format() || `cannot load ${file}`);
       useStore(cfg, url, cases.dispatcher.length > 0);
+      cfg.modules.push({ def: probe, params: {}, explicit: new Set(), holder: { state: null }, loc: null });
       const server = new CapturingServer(cfg, { listen: loopbackListen(cfg), log: opts.log });
       server.dns = cases.dns;
       await server.start();
@@ -116,7 +121,7 @@ export class TestHarness {
 
   /** feed one case's message (and its digest-auth retry) and collect what happened */
   async run(c: TestCase): Promise<Outcome> {
-    const out: Outcome = { replies: [], requests: [] };
+    const out: Outcome = { ctx: null, replies: [], requests: [] };
     const text = messageText(c);
     SipMessage.parse(Buffer.from(text, 'latin1')); // a malformed case message is the case's error, not the proxy's
     await this.feed(text, c, out);
@@ -134,10 +139,17 @@ export class TestHarness {
 
   private async feed(text: string, c: TestCase, out: Outcome): Promise<void> {
     this.server.sink = out;
+    const seen = this.probeState();
+    seen.last = null;
     const local = this.server.listens().find((s) => s.proto === c.source.proto) ?? this.server.listens()[0];
     const rcv: ReceiveInfo = { proto: c.source.proto, srcIp: c.source.ip, srcPort: c.source.port, local, connId: null, time: Date.now() };
     this.server.receive(Buffer.from(text, 'latin1'), rcv);
     await settle(this.server);
+    out.ctx = seen.last;
+  }
+
+  private probeState(): ProbeState {
+    return this.server.modules.get(PROBE)!.holder.state as ProbeState;
   }
 
   /** a table of the embedded store, after usrloc's write-back (db_mode 2) has been flushed */
@@ -152,6 +164,26 @@ export class TestHarness {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+const PROBE = 'tser_test_probe';
+interface ProbeState {
+  last: MsgContext | null;
+}
+
+/** the last request hook: keeps the context the request route runs on (PVs, flags after it) */
+const probe = defineModule({
+  name: PROBE,
+  doc: 'tser test: keeps the request context',
+  params: {},
+  functions: {},
+  hooks: {
+    request: (ctx: MsgContext, st: ProbeState) => {
+      st.last = ctx;
+      return 'continue';
+    },
+  },
+  init: (): ProbeState => ({ last: null }),
+});
 
 /** wait until the message is handled: nothing in flight and no new output for a few turns */
 async function settle(server: CapturingServer): Promise<void> {

@@ -58,7 +58,7 @@ describe('tser test', () => {
     expect(xml).toMatch(/<failure message="expected reply 200, got 404 Not Found">/);
   });
 
-  it('seeds dispatcher sets into the store the config reads', () => {
+  it('seeds dispatcher sets into the store the config reads; checks PVs and flags after the run', () => {
     const cfg = write(
       'ds.cfg',
       `#!KAMAILIO
@@ -68,6 +68,9 @@ loadmodule "tm.so"
 loadmodule "dispatcher.so"
 modparam("dispatcher", "list_file", "/nonexistent/dispatcher.list")
 request_route {
+	$var(checked) = 1;
+	$avp(s:customer) = "acme";
+	setflag(3);
 	if (!ds_select_dst("1", "4")) { sl_send_reply("503", "No gateway"); exit; }
 	t_relay();
 }
@@ -81,11 +84,21 @@ cases:
   - name: to the gateway of set 1
     request: { method: INVITE, ruri: "sip:+4930123@127.0.0.1" }
     expect: { destination: "192.0.2.20:5080", forward: "sip:+4930123@127.0.0.1" }
+  - name: script state after the run
+    request: { method: INVITE, ruri: "sip:+4930123@127.0.0.1" }
+    expect:
+      pv: { $du: "sip:192.0.2.20:5080", $rU: "+4930123", $avp(customer): acme, $var(checked): "1" }
+      flags: [3]
+  - name: a wrong pv expectation fails with both values
+    request: { method: INVITE, ruri: "sip:+4930123@127.0.0.1" }
+    expect: { pv: { $du: "sip:192.0.2.99" }, flags: [4] }
 `,
     );
     const r = tserTest(['-f', cfg, cases]);
     expect(r.err).toBe('');
-    expect(r.out).toMatch(/^1 passed, 0 failed$/m);
+    expect(r.out).toMatch(/^2 passed, 1 failed$/m);
+    expect(r.out).toContain('expected $du = "sip:192.0.2.99", got "sip:192.0.2.20:5080"');
+    expect(r.out).toMatch(/expected flag 4 set/);
   });
 
   it('bad case files exit 2 with a clear message; a malformed message fails only its case', () => {
