@@ -36,11 +36,14 @@ const rcv = { proto: 'udp', srcIp: '127.0.0.1', srcPort: 5999, local, connId: nu
 // the receive time feeds the overload guard's queueing delay
 const at = () => ({ ...rcv, time: Date.now() });
 const md5 = (s) => createHash('md5').update(s).digest('hex');
+// Call-IDs unique per run: usrloc db_mode 2 keeps an earlier run's bindings, and the same
+// Call-ID with a CSeq not above the stored one is refused (400 Invalid CSeq), as in Kamailio
+const RUN = `${process.pid}x${Date.now().toString(36)}`;
 
 function register(user, n, auth) {
   return Buffer.from(
     `REGISTER sip:${host} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-${n}-${auth ? 2 : 1}\r\n` +
-      `From: <sip:${user}@127.0.0.1>;tag=t${n}\r\nTo: <sip:${user}@127.0.0.1>\r\nCall-ID: c${n}@bench\r\n` +
+      `From: <sip:${user}@127.0.0.1>;tag=t${n}\r\nTo: <sip:${user}@127.0.0.1>\r\nCall-ID: c${n}.${RUN}@bench\r\n` +
       `CSeq: ${auth ? 2 : 1} REGISTER\r\nContact: <sip:${user}@127.0.0.1:5070>\r\n${auth ? `${auth}\r\n` : ''}` +
       `Max-Forwards: 70\r\nExpires: 3600\r\nUser-Agent: sipp-bench\r\nContent-Length: 0\r\n\r\n`,
   );
@@ -49,7 +52,7 @@ function register(user, n, auth) {
 function options(n) {
   return Buffer.from(
     `OPTIONS sip:nobody@${host} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-o${n}\r\n` +
-      `From: <sip:bench@127.0.0.1>;tag=o${n}\r\nTo: <sip:nobody@127.0.0.1>\r\nCall-ID: o${n}@bench\r\n` +
+      `From: <sip:bench@127.0.0.1>;tag=o${n}\r\nTo: <sip:nobody@127.0.0.1>\r\nCall-ID: o${n}.${RUN}@bench\r\n` +
       `CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`,
   );
 }
@@ -77,7 +80,7 @@ async function run(count) {
     const text = data.toString('latin1');
     const code = Number(text.slice(8, 11));
     if (code === 100) return;
-    const n = Number(/Call-ID: [co](\d+)@/.exec(text)?.[1]);
+    const n = Number(/Call-ID: [co](\d+)\./.exec(text)?.[1]);
     if (code === 401) {
       const nonce = /nonce="([^"]+)"/.exec(text)[1];
       const user = 10000 + (n % 10000);
