@@ -65,8 +65,8 @@ export class OverloadGuard {
   private readonly refused = new Map<string, number>();
 
   private timer: NodeJS.Timeout | null = null;
-  private readonly lagTick: IntervalHistogram;
-  private readonly lagAll: IntervalHistogram;
+  /** event-loop delay over the current report interval (statistics only) */
+  private readonly lag: IntervalHistogram;
   private probe: dgram.Socket | null = null;
   private probeTarget: ListenSocket | null = null;
   /** ephemeral port the probe comes from (0: no probe) */
@@ -111,8 +111,7 @@ export class OverloadGuard {
       shedPct: stats.counter('core', 'overload_shed_pct'),
       inflight: stats.counter('core', 'inflight_requests'),
     };
-    this.lagTick = monitorEventLoopDelay({ resolution: 10 });
-    this.lagAll = monitorEventLoopDelay({ resolution: 10 });
+    this.lag = monitorEventLoopDelay({ resolution: 10 });
   }
 
   configure(limits: OverloadLimits): void {
@@ -125,8 +124,7 @@ export class OverloadGuard {
   /** start the tick; `probeTarget` is the UDP socket whose receive queue is measured */
   start(probeTarget: ListenSocket | undefined): void {
     if (this.timer !== null) return;
-    this.lagTick.enable();
-    this.lagAll.enable();
+    this.lag.enable();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
     if (probeTarget?.proto !== 'udp') return;
@@ -144,8 +142,7 @@ export class OverloadGuard {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    this.lagTick.disable();
-    this.lagAll.disable();
+    this.lag.disable();
     try {
       this.probe?.close();
     } catch {
@@ -240,10 +237,9 @@ export class OverloadGuard {
 
   private tick(): void {
     const now = Date.now();
-    const lagMs = this.lagTick.max / 1e6;
-    this.lagTick.reset();
-    this.c.lagMax.value = Math.max(this.c.lagMax.value, Math.round(lagMs));
-    this.c.lagP99.value = Math.round(this.lagAll.percentile(99) / 1e6);
+    const lagMs = this.lag.max / 1e6;
+    this.c.lagMax.value = Math.round(lagMs);
+    this.c.lagP99.value = Math.round(this.lag.percentile(99) / 1e6);
 
     // a probe still out counts with its age: a full socket buffer drops it
     const delay = this.probeSentAt !== 0 ? Math.max(this.queueDelay, now - this.probeSentAt) : this.queueDelay;
@@ -300,6 +296,7 @@ export class OverloadGuard {
 
   private report(now: number, delay: number, lagMs: number): void {
     if (now - this.lastLog < LOG_EVERY_MS) return;
+    this.lag.reset();
     const refused = this.c.refused.value - this.loggedRefused;
     const absorbed = this.c.absorbed.value - this.loggedAbsorbed;
     this.loggedRefused = this.c.refused.value;
