@@ -17,13 +17,16 @@ function describeOutcome(o: Outcome): string {
   return `replies [${r.join(', ') || 'none'}], sent downstream [${f.join(', ') || 'none'}]`;
 }
 
-export async function check(e: Expectation, o: Outcome, rows: (table: string) => Promise<DbRow[]>): Promise<string[]> {
+export async function check(e: Expectation, o: Outcome, rows: (table: string) => Promise<DbRow[]>, replySites: (code: number) => string[] = () => []): Promise<string[]> {
   const fail: string[] = [];
   const last = o.replies[o.replies.length - 1];
   if (e.noReply && o.replies.length) fail.push(`expected no reply, got ${last.code} ${last.reason}`);
   if (e.reply !== undefined) {
     if (!last) fail.push(`expected reply ${e.reply}, got no reply (${describeOutcome(o)})`);
-    else if (last.code !== e.reply) fail.push(`expected reply ${e.reply}, got ${last.code} ${last.reason}`);
+    else if (last.code !== e.reply) {
+      const sites = replySites(last.code);
+      fail.push(`expected reply ${e.reply}, got ${last.code} ${last.reason}${sites.length ? ` (sent at ${sites.join(', ')})` : ''}`);
+    }
   }
   if (e.reason !== undefined && last && last.reason !== e.reason) fail.push(`expected reason "${e.reason}", got "${last.reason}"`);
   const sent = o.requests.filter((r) => r.method !== 'ACK' && r.method !== 'CANCEL');

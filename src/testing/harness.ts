@@ -4,7 +4,7 @@
 // map). The modules' databases are one embedded text:// store in a temp dir, created with
 // the Kamailio schema and seeded from the case file. Messages are fed to the receive path.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,7 +77,28 @@ export class TestHarness {
     readonly server: CapturingServer,
     readonly db: Db,
     private readonly dir: string,
+    /** the config and its includes, for pointing failures at lines */
+    readonly files: readonly string[],
   ) {}
+
+  /** "file:line" of the script's calls that send this reply code (sl_send_reply, t_reply, send_reply…) */
+  replySites(code: number): string[] {
+    const out: string[] = [];
+    const re = new RegExp(`\\b(sl_send_reply|send_reply|t_reply|sl_reply|append_to_reply|auth_challenge|www_challenge|proxy_challenge)\\s*\\(\\s*"?${code}\\b`);
+    const challenge = code === 401 || code === 407 ? /\b(auth_challenge|www_challenge|proxy_challenge)\s*\(/ : null;
+    for (const f of this.files) {
+      let lines: string[];
+      try {
+        lines = readFileSync(f, 'utf8').split('\n');
+      } catch {
+        continue;
+      }
+      lines.forEach((l, i) => {
+        if (!/^\s*#/.test(l) && (re.test(l) || challenge?.test(l))) out.push(`${f}:${i + 1}`);
+      });
+    }
+    return out;
+  }
 
   /**
    * Load the config with its databases replaced by an embedded store seeded from the case
@@ -100,7 +121,7 @@ export class TestHarness {
       const server = new CapturingServer(cfg, { listen: loopbackListen(cfg), log: opts.log });
       server.dns = cases.dns;
       await server.start();
-      const h = new TestHarness(server, db, dir);
+      const h = new TestHarness(server, db, dir, cfg.parsed?.files ?? [file]);
       for (const r of cases.registrations) await h.rpc('ul.add', [r.table, r.aor, r.contact, r.expires]);
       return h;
     } catch (e) {

@@ -63,7 +63,7 @@ async function runOnce(cfgFile: string, caseFiles: string[], defines: Map<string
         let failures: string[];
         try {
           const o = await h.run(c);
-          failures = await check(c.expect, o, (t) => h.rows(t));
+          failures = await check(c.expect, o, (t) => h.rows(t), (code) => h.replySites(code));
         } catch (e) {
           failures = [`error: ${(e as Error).message}`];
         }

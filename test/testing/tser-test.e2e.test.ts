@@ -47,7 +47,10 @@ describe('tser test', () => {
     );
     const r = tserTest(['-f', 'examples/hello.cfg', cases]);
     expect(r.status).toBe(1);
-    expect(r.out).toContain('✗ wrong expectation\n    expected reply 200, got 404 Not Found');
+    // points at the config line that sent the reply it got
+    expect(r.out).toContain('✗ wrong expectation\n    expected reply 200, got 404 Not Found (sent at examples/hello.cfg:');
+    const line = Number(/examples\/hello\.cfg:(\d+)/.exec(r.out)![1]);
+    expect(readFileSync(join(repoRoot, 'examples/hello.cfg'), 'utf8').split('\n')[line - 1]).toMatch(/sl_send_reply\("404"/);
     expect(r.out).toMatch(/^1 passed, 1 failed$/m);
     const junit = join(tempDir('tser-junit-'), 'j.xml');
     const t = tserTest(['-f', 'examples/hello.cfg', cases, '--tap', '--junit', junit]);
@@ -55,7 +58,7 @@ describe('tser test', () => {
     expect(t.out).toMatch(/^ok 2 - right one$/m);
     const xml = readFileSync(junit, 'utf8');
     expect(xml).toMatch(/<testsuite name="tser test" tests="2" failures="1">/);
-    expect(xml).toMatch(/<failure message="expected reply 200, got 404 Not Found">/);
+    expect(xml).toMatch(/<failure message="expected reply 200, got 404 Not Found \(sent at /);
   });
 
   it('seeds dispatcher sets into the store the config reads; checks PVs and flags after the run', () => {
