@@ -24,7 +24,7 @@ export interface MetricsServer {
 
 /** Kamailio statistics that are levels, not totals (STAT_NO_RESET and friends) */
 const GAUGE_NAMES =
-  /^(tmx:(active|inuse|waiting)_transactions|usrloc:(registered_users|registered_contacts|location_(users|contacts|expires)|.*_(users|contacts|expires))|registrar:(max_expires|max_contacts|default_expire|default_expires_range|expires_range)|dialog:(active|early)_dialogs|shmem:.*|tcp:current_.*)$/;
+  /^(tmx:(active|inuse|waiting)_transactions|usrloc:(registered_users|registered_contacts|location_(users|contacts|expires)|.*_(users|contacts|expires))|registrar:(max_expires|max_contacts|default_expire|default_expires_range|expires_range)|dialog:(active|early)_dialogs|shmem:.*|tcp:current_.*|core:inflight_requests)$/;
 
 /** tser's own core statistics, exported as tser_* metrics rather than under Kamailio's prefix */
 const TSER_ONLY = /^core:(evloop_delay_.*|rcv_queue_delay.*|overload_.*)$/;

@@ -84,6 +84,7 @@ describe('metrics over HTTP (in-process server)', () => {
     expect(text).toMatch(/^# TYPE kamailio_core_rcv_requests counter$/m);
     expect(text).toMatch(/^# TYPE kamailio_usrloc_registered_users gauge$/m);
     expect(text).toMatch(/^# TYPE kamailio_tmx_inuse_transactions gauge$/m);
+    expect(text).toMatch(/^# TYPE kamailio_core_inflight_requests gauge$/m);
   });
 
   it('serves the script metrics of xhttp_prom (declared labels, undeclared created on use)', async () => {
