@@ -1,6 +1,6 @@
 // Debian's real `kamctl`, unchanged, pointed at a running tser by a kamctlrc (~/.kamctlrc
 // with RPCFIFOPATH = tser's jsonrpcs FIFO, the db_text directory tser reads): ps, uptime,
-// stats, ul show / ul rm, online, dispatcher show (DB) and dispatcher dump / reload (RPC).
+// stats, ul show / ul rm, online, srv sockets, dispatcher show (DB) and dispatcher dump / reload (RPC).
 // tser's FIFO replies are laid out as Kamailio's pretty_format=1, which kamctl's filters
 // and `online`'s grep/awk read.
 import { execFile } from 'node:child_process';
@@ -37,6 +37,7 @@ loadmodule "usrloc.so"
 loadmodule "registrar.so"
 loadmodule "dispatcher.so"
 loadmodule "jsonrpcs.so"
+loadmodule "corex.so"
 modparam("jsonrpcs", "fifo_name", "${dir}/kamailio_rpc.fifo")
 modparam("dispatcher", "db_url", "text://${db}")
 
@@ -82,6 +83,11 @@ describe('kamctl against tser', () => {
   it('ps and uptime', async () => {
     expect(await kamctl(['ps'])).toMatch(new RegExp(`"PID":\\s+${process.pid},`));
     expect(await kamctl(['uptime'])).toMatch(/"uptime":\s+\d+\n/);
+  });
+
+  it('srv sockets lists the listen sockets (corex.list_sockets)', async () => {
+    const out = await kamctl(['srv', 'sockets']);
+    expect(out).toMatch(/"PROTO":\s+"udp",\n\s+"NAME":\s+"127\.0\.0\.1",\n\s+"ADDRLIST":\s+\{\n\s+"ADDR":\s+"127\.0\.0\.1"\n\s+\},\n\s+"PORT":\s+"\d+",/);
   });
 
   it('online lists the registered AoRs, one per line', async () => {
