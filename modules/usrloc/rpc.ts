@@ -63,7 +63,7 @@ function contactInfo(c: UlContact, now: number, brief: boolean): Record<string, 
   return {
     Address: c.uri,
     Expires: expires,
-    Q: qText(c.q),
+    Q: c.q === Q_UNSPECIFIED ? -1 : c.q / 1000, // numbers, as Kamailio (-1: not given)
     'Call-ID': c.callid,
     CSeq: c.cseq,
     'User-Agent': c.userAgent,

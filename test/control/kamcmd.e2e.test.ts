@@ -81,7 +81,7 @@ describe('kamcmd over the ctl unix socket', () => {
     const dump = await kamcmd(['ul.dump']);
     expect(dump).toMatch(/^\{\n\tDomains: \{\n\t\tDomain: \{\n\t\t\tDomain: location\n/);
     expect(dump).toMatch(/\t\t\tAoRs: \{\n\t\t\t\tInfo: \{\n\t\t\t\t\tAoR: alice\n/);
-    expect(dump).toMatch(/\t\t\t\t\t\tContact: \{\n\t\t\t\t\t\t\tAddress: sip:alice@10\.0\.0\.1:5060\n\t\t\t\t\t\t\tExpires: (599|600)\n\t\t\t\t\t\t\tQ: 0\.5\n/);
+    expect(dump).toMatch(/\t\t\t\t\t\tContact: \{\n\t\t\t\t\t\t\tAddress: sip:alice@10\.0\.0\.1:5060\n\t\t\t\t\t\t\tExpires: (599|600)\n\t\t\t\t\t\t\tQ: 0\.500000\n/);
     const look = await kamcmd(['ul.lookup', 'location', 'alice@example.com']);
     expect(look).toMatch(/^\{\n\tAoR: alice\n\tContacts: \{\n\t\tContact: \{\n\t\t\tAddress: sip:alice@10\.0\.0\.1:5060\n/);
     await kamcmd(['ul.rm', 'location', 'alice@example.com']);

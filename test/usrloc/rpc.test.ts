@@ -22,7 +22,8 @@ describe('ul.* RPC', () => {
     const r = (await call('ul.lookup', 'location', 'alice')) as { AoR: string; Contacts: { Contact: Record<string, unknown> }[] };
     expect(r.AoR).toBe('alice');
     expect(r.Contacts.map((c) => c.Contact['Address'])).toEqual(['sip:alice@10.0.0.1:5060', 'sip:alice@10.0.0.2']);
-    expect(r.Contacts[0]!.Contact).toMatchObject({ Expires: 3600, Q: '0.5' });
+    expect(r.Contacts[0]!.Contact).toMatchObject({ Expires: 3600, Q: 0.5 });
+    expect(r.Contacts[1]!.Contact['Q']).toBe(-1); // not given, as Kamailio
     expect(r.Contacts[1]!.Contact['Expires']).toBe('permanent');
 
     const dump = (await call('ul.dump')) as { Domains: { Domain: { Domain: string; AoRs: unknown[] } }[] };
