@@ -1,6 +1,7 @@
 // The overload guard's decisions, one request at a time: the in-flight caps per class of
 // request, absorbing retransmissions of refused and in-progress requests, and the
 // queue-delay controller's refused share.
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ABSORB, ADMIT, OverloadGuard, overloadLimits, REFUSE, type OverloadLimits } from '../../src/core/overload.js';
@@ -166,5 +167,28 @@ describe('queue-delay controller', () => {
     const { g } = guard({ maxQueueDelay: 0 });
     g.control(10000);
     expect(refusedOf(g, 16)).toBe(0);
+  });
+});
+
+describe('logging', () => {
+  test('refusals are logged once per interval with their count, never per message', async () => {
+    const lines: { level: number; msg: string; refused?: number }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as (typeof lines)[number]);
+        done();
+      },
+    });
+    const g = new OverloadGuard(new Stats(), pino({ level: 'info' }, sink), () => 0, { maxInflight: 10, maxQueueDelay: 100, retryAfter: 5 });
+    guards.push(g);
+    for (let i = 0; i < 100; i++) g.screen(msg(), 10);
+    g.start(undefined);
+    await new Promise((r) => setTimeout(r, 250));
+    for (let i = 0; i < 50; i++) g.screen(msg(), 10);
+    await new Promise((r) => setTimeout(r, 250));
+    const warns = lines.filter((l) => l.level === 40);
+    expect(warns.length).toBe(1);
+    expect(warns[0]!.refused).toBe(100);
+    expect(warns[0]!.msg).toMatch(/overload/);
   });
 });
