@@ -2,7 +2,7 @@
 // failing case exits 1 with what was expected and what happened (text, TAP, JUnit); bad
 // case files (YAML errors, unknown assertions) exit 2 with a clear message; a malformed
 // message fails its case only; dispatcher sets are seeded from the case file.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -121,5 +121,23 @@ cases:
     expect(badMsg.out).toMatch(/✓ fine/);
     const noCfg = tserTest(['-f', '/nonexistent.cfg', 'examples/hello.cases.yaml']);
     expect(noCfg.status).toBe(2);
+  });
+
+  it('--watch runs again when a case file changes', async () => {
+    const file = write('w.yaml', 'cases:\n  - name: first\n    request: { method: OPTIONS, ruri: "sip:127.0.0.1" }\n    expect: { reply: 200 }\n');
+    const proc = spawn(process.execPath, [join(repoRoot, 'dist/src/cli.js'), 'test', '-f', 'examples/hello.cfg', file, '--watch'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const waitFor = async (re: RegExp) => {
+      for (let i = 0; i < 300 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      return re.test(out);
+    };
+    try {
+      expect(await waitFor(/1 passed, 0 failed/)).toBe(true);
+      writeFileSync(file, 'cases:\n  - name: second\n    request: { method: OPTIONS, ruri: "sip:127.0.0.1" }\n    expect: { reply: 500 }\n');
+      expect(await waitFor(/change detected[\s\S]*✗ second[\s\S]*0 passed, 1 failed/)).toBe(true);
+    } finally {
+      proc.kill('SIGTERM');
+    }
   });
 });
