@@ -298,8 +298,11 @@ export class SipMessage {
     if (hf.newValue === null && this.crlf) {
       const raw = this.raw;
       const vs = skipWs(raw, raw.indexOf(':', hf.start) + 1, hf.end);
-      const ve = rawIndex(raw, vs, oldText.length);
-      hf.newLine = { value: newValue, line: raw.slice(hf.start, vs) + edit(raw.slice(vs, ve)) + raw.slice(ve, hf.end) };
+      // usually the via-parm is one run of the received text; a folded one is edited as received
+      const line = raw.startsWith(oldText, vs)
+        ? raw.slice(hf.start, vs) + text + raw.slice(vs + oldText.length, hf.end)
+        : raw.slice(hf.start, vs) + edit(raw.slice(vs, rawIndex(raw, vs, oldText.length))) + raw.slice(rawIndex(raw, vs, oldText.length), hf.end);
+      hf.newLine = { value: newValue, line };
     }
     hf.newValue = newValue;
     return text;

@@ -93,16 +93,26 @@ const SPECIAL: readonly string[] = ['branch', 'received', 'rport'];
 // the param with its value; the text may be a folded header line, hence \r\n
 const RPORT_RE = /;[ \t]*rport(?:[ \t]*=[ \t]*[^; \t\r\n]*)?(?=[ \t\r\n]*(?:;|$))/i;
 const RECEIVED_RE = /;[ \t]*received(?:[ \t]*=[ \t]*[^; \t\r\n]*)?(?=[ \t\r\n]*(?:;|$))/i;
+const RECEIVED_ANY = /received/i;
 
 /**
  * The via-parm text `raw` (as received) with received= and rport= set to these values (null:
  * leave as is), edited in place like Kamailio does: an existing param keeps its position, a
  * new one is appended, every other byte stays (RFC 3261 §18.2.1, RFC 3581 §4).
  */
+// hot path (most requests carry a bare ;rport): plain indexOf for the usual spelling, the
+// regexes only for the rest
 export function markViaText(raw: string, received: string | null, rport: string | null): string {
   let s = raw;
-  if (rport !== null) s = setViaParam(s, RPORT_RE, rport === '' ? ';rport' : ';rport=' + rport);
-  if (received !== null) s = setViaParam(s, RECEIVED_RE, ';received=' + received);
+  if (rport !== null) {
+    const i = s.indexOf(';rport') + 6;
+    if (i > 5 && (i === s.length || s.charCodeAt(i) === 59)) {
+      if (rport !== '') s = s.slice(0, i) + '=' + rport + s.slice(i);
+    } else {
+      s = setViaParam(s, RPORT_RE, rport === '' ? ';rport' : ';rport=' + rport);
+    }
+  }
+  if (received !== null) s = RECEIVED_ANY.test(s) ? setViaParam(s, RECEIVED_RE, ';received=' + received) : s + ';received=' + received;
   return s;
 }
 

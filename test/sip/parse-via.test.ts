@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatVia, parseVia, SipParseError } from '../../src/sip/index.js';
+import { formatVia, markViaText, parseVia, SipParseError } from '../../src/sip/index.js';
 
 describe('parseVia', () => {
   it('parses sent-protocol, sent-by and the well-known params', () => {
@@ -54,5 +54,23 @@ describe('formatVia', () => {
       'SIP/2.0/UDP pc33.example.com;rport=5062;branch=z9hG4bK1;received=192.0.2.7',
     );
     expect(formatVia({ ...v, rport: null })).toBe('SIP/2.0/UDP pc33.example.com;branch=z9hG4bK1');
+  });
+});
+
+describe('markViaText (issue 19: received/rport edited in place)', () => {
+  it.each([
+    ['SIP/2.0/UDP h;branch=z9hG4bK1;rport', 'SIP/2.0/UDP h;branch=z9hG4bK1;rport=5070;received=192.0.2.1'],
+    ['SIP/2.0/UDP h;rport;branch=z9hG4bK1', 'SIP/2.0/UDP h;rport=5070;branch=z9hG4bK1;received=192.0.2.1'],
+    ['SIP/2.0/UDP h;RPORT ;branch=z9hG4bK1', 'SIP/2.0/UDP h;rport=5070 ;branch=z9hG4bK1;received=192.0.2.1'],
+    ['SIP/2.0/UDP h;rport=1;Received=10.0.0.1;branch=z9hG4bK1', 'SIP/2.0/UDP h;rport=5070;received=192.0.2.1;branch=z9hG4bK1'],
+    ['SIP/2.0/UDP h;branch=z9hG4bK1;rportx', 'SIP/2.0/UDP h;branch=z9hG4bK1;rportx;rport=5070;received=192.0.2.1'],
+    ['SIP/2.0/UDP h;branch=z9hG4bK1', 'SIP/2.0/UDP h;branch=z9hG4bK1;rport=5070;received=192.0.2.1'],
+  ])('%s', (raw, out) => {
+    expect(markViaText(raw, '192.0.2.1', '5070')).toBe(out);
+  });
+
+  it('leaves what it is not asked to set', () => {
+    expect(markViaText('SIP/2.0/UDP h;rport;branch=b', null, '')).toBe('SIP/2.0/UDP h;rport;branch=b');
+    expect(markViaText('SIP/2.0/UDP h;branch=b', '10.0.0.9', null)).toBe('SIP/2.0/UDP h;branch=b;received=10.0.0.9');
   });
 });
