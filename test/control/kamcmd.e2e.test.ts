@@ -132,6 +132,18 @@ describe('kamcmd over the ctl unix socket', () => {
   });
 });
 
+describe('kamcmd interactive mode (one connection, several requests)', () => {
+  it('answers each command typed, with kamcmd\'s built-in aliases', async () => {
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = execFile('kamcmd', ['-s', `unix:${p.socket}`], { timeout: 10000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      child.stdin!.end('core.version\nps\nsystem.methodHelp core.uptime\nquit\n');
+    });
+    expect(out).toMatch(/kamcmd> core\.version\ntser \d/);
+    expect(out).toContain(`kamcmd> ps\n${process.pid}\tmain process`);
+    expect(out).toMatch(/kamcmd> system\.methodHelp core\.uptime\nCurrent time/);
+  });
+});
+
 describe('kamcmd over ctl tcp', () => {
   it('answers on tcp:127.0.0.1:PORT', async () => {
     expect(await kamcmd(['core.version'], `tcp:127.0.0.1:${tcpPort}`)).toMatch(/^tser /);
