@@ -22,6 +22,7 @@ import {
 import { computeHa1, computeResponse, hexEqual, HEX_LENGTH, parseAlgorithm, type Algorithm, type BaseAlgorithm } from './digest.js';
 import { NonceSigner } from './nonce.js';
 import { ReplayTracker } from './replay.js';
+import { AcceptedResponses, type RequestIdentity } from './accepted-responses.js';
 
 export interface AuthSettings {
   nonceExpire: number;
@@ -34,6 +35,10 @@ export interface AuthSettings {
   qop: 'auth' | 'auth-int' | 'auth,auth-int' | null;
   nonceCount: boolean;
   oneTimeNonce: boolean;
+  /** refuse an accepted response seen again in another request (tser default) */
+  replayProtection: boolean;
+  /** nonces tracked by nonce_count / one_time_nonce and by replay protection */
+  replayTableSize: number;
   /** auth_checks_register / _no_dlg / _in_dlg bitmasks */
   checksRegister: number;
   checksNoDlg: number;
@@ -42,6 +47,22 @@ export interface AuthSettings {
   addAuthInfo: boolean;
   /** compare the digest uri with the Request-URI (scheme, user, host, port) */
   uriCheck: boolean;
+}
+
+/** what makes a retransmission the same request: Call-ID, CSeq, top Via branch, source */
+function requestIdentity(ctx: MsgContext): RequestIdentity {
+  const m = ctx.msg;
+  let callId = '';
+  let cseq = -1;
+  let branch: string | null = null;
+  try {
+    callId = m.callId();
+    cseq = m.cseq().seq;
+    branch = m.topVia().branch;
+  } catch (e) {
+    if (!(e instanceof SipParseError)) throw e;
+  }
+  return { callId, cseq, branch, ip: ctx.rcv.srcIp, port: ctx.rcv.srcPort };
 }
 
 // limits on credential fields: anything longer is malformed, not a reason to hash megabytes
@@ -63,7 +84,8 @@ interface Counters {
 }
 
 export class AuthCore implements AuthApi {
-  readonly replay = new ReplayTracker();
+  readonly replay: ReplayTracker;
+  readonly accepted: AcceptedResponses;
   private readonly c: Counters;
 
   constructor(
@@ -73,6 +95,8 @@ export class AuthCore implements AuthApi {
     stats: Stats,
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
   ) {
+    this.replay = new ReplayTracker(settings.replayTableSize);
+    this.accepted = new AcceptedResponses(settings.replayTableSize);
     this.c = {
       successful: stats.counter('auth', 'successful'),
       failed: stats.counter('auth', 'failed'),
@@ -314,7 +338,15 @@ export class AuthCore implements AuthApi {
       return this.outcome(ctx, 'invalid_password', candidates.length ? 'response mismatch' : `no ${alg.base} secret stored`, d);
     }
     if (nc.status === 'stale') return this.outcome(ctx, 'stale', 'nonce expired', d);
-    if (!this.replayOk(nc.id, nc.expires, d, now)) return this.outcome(ctx, 'nonce_reused', 'nonce or nc reused', d);
+    const s = this.settings;
+    const ncValue = d.nc ? Number.parseInt(d.nc, 16) : 0;
+    const reuse = s.replayProtection ? this.accepted.lookup(nc.id, nc.since, d.response!, ncValue, () => requestIdentity(ctx)) : 'new';
+    if (reuse === 'replay') return this.outcome(ctx, 'nonce_reused', 'response already accepted in another request', d);
+    // a retransmission of the accepted request passes again (lossy UDP), whatever nc/OTN say
+    if (reuse === 'new') {
+      if (!this.replayOk(nc.id, nc.expires, d, now)) return this.outcome(ctx, 'nonce_reused', 'nonce or nc reused', d);
+      if (s.replayProtection) this.accepted.remember(nc.id, nc.since, nc.expires, d.response!, ncValue, requestIdentity(ctx), now);
+    }
 
     const authorized: AuthorizedCredentials = {
       kind,

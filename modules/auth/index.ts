@@ -43,6 +43,14 @@ const params = {
   algorithms: param.str('', { validate: algoValidate }),
   nonce_count: param.bool(false),
   one_time_nonce: param.bool(false),
+  /** tser: refuse a response already accepted when it comes in another request (0 = Kamailio's default) */
+  replay_protection: param.bool(true),
+  /** Kamailio: nonces tracked for nonce_count (tser: also for replay_protection); nc_array_order wins when set */
+  nc_array_size: param.int(1 << 20, { min: 16 }),
+  nc_array_order: param.int(0, { min: 0, max: 26 }),
+  /** Kamailio: nonces tracked for one_time_nonce; otn_in_flight_order wins when set */
+  otn_in_flight_no: param.int(1 << 20, { min: 16 }),
+  otn_in_flight_order: param.int(0, { min: 0, max: 26 }),
   auth_checks_register: param.int(0, { min: 0, max: 15 }),
   auth_checks_no_dlg: param.int(0, { min: 0, max: 15 }),
   auth_checks_in_dlg: param.int(0, { min: 0, max: 15 }),
@@ -51,12 +59,8 @@ const params = {
   use_domain: param.bool(false),
   /** tser: refuse credentials whose digest uri names another Request-URI */
   digest_uri_check: param.bool(true),
-  // accepted for compatibility; tser's nonce tracking needs no sizing, replies are stateless
+  // accepted for compatibility; one event loop needs no nonce pools, replies are stateless
   nid_pool_no: param.ignored('int'),
-  nc_array_size: param.ignored('int'),
-  nc_array_order: param.ignored('int'),
-  otn_in_flight_no: param.ignored('int'),
-  otn_in_flight_order: param.ignored('int'),
   force_stateless_reply: param.ignored('int'),
   rpid_prefix: param.ignored('str'),
   rpid_suffix: param.ignored('str'),
@@ -108,6 +112,10 @@ export default defineModule({
       qop: p.qop === '' ? null : (p.qop.replace(/\s+/g, '').toLowerCase() as AuthSettings['qop']),
       nonceCount: p.nonce_count,
       oneTimeNonce: p.one_time_nonce,
+      replayProtection: p.replay_protection,
+      replayTableSize: p.one_time_nonce
+        ? p.otn_in_flight_order > 0 ? 2 ** p.otn_in_flight_order : p.otn_in_flight_no
+        : p.nc_array_order > 0 ? 2 ** p.nc_array_order : p.nc_array_size,
       checksRegister: p.auth_checks_register,
       checksNoDlg: p.auth_checks_no_dlg,
       checksInDlg: p.auth_checks_in_dlg,

@@ -18,6 +18,8 @@ export interface NonceCheck {
   id: string;
   /** absolute expiry, unix seconds */
   expires: number;
+  /** issue time, unix seconds */
+  since: number;
   /** past its expiry (status 'stale', or 'ok' when the caller decides staleness later) */
   expired: boolean;
 }
@@ -62,7 +64,7 @@ export class NonceSigner {
    * issued in the future beyond `maxDrift`); 'stale': ours but expired or extra mismatch.
    */
   verify(nonce: string, now: number, maxDrift: number, extra: string | null = null): NonceCheck {
-    const bad: NonceCheck = { status: 'invalid', id: '', expires: 0, expired: false };
+    const bad: NonceCheck = { status: 'invalid', id: '', expires: 0, since: 0, expired: false };
     if (nonce.length > 64 || !/^[A-Za-z0-9_-]+$/.test(nonce)) return bad;
     const buf = Buffer.from(nonce, 'base64url');
     const want = BODY + MAC + (extra !== null ? MAC2 : 0);
@@ -80,7 +82,7 @@ export class NonceSigner {
       // issued without (or with other) request checks: ask the client for a fresh one
       if (buf.length !== want || !timingSafeEqual(buf.subarray(BODY + MAC), this.mac(body, extra, MAC2))) status = 'stale';
     }
-    return { status, id, expires, expired };
+    return { status, id, expires, since, expired };
   }
 }
 

@@ -19,6 +19,8 @@ const base: AuthSettings = {
   qop: null,
   nonceCount: false,
   oneTimeNonce: false,
+  replayProtection: true,
+  replayTableSize: 1 << 16,
   checksRegister: 0,
   checksNoDlg: 0,
   checksInDlg: 0,
@@ -189,6 +191,35 @@ describe.each(['ser', 'kamailio'] as const)('authorize (%s dialect)', (dialect) 
     expect(r.fc.stats.get('auth:nonce_replays')).toEqual({ 'auth:nonce_replays': 1 });
   });
 
+  test('replay protection (default): an accepted answer in another request is refused as stale, its retransmission and a higher nc pass', async () => {
+    const r = rig(dialect);
+    const ch = await challenge(r, 'example.com', 1);
+    const a1 = answer({ user: 'alice', password: 'wonderland', ch, qop: 'auth', nc: 1, ...reg });
+    const first = await verify(r, a1);
+    expect(first.code).toBe(1);
+    // the very same datagram again (same Call-ID, CSeq, branch, source): a retransmission
+    const again = contextFor(first.ctx.msg.raw, dialect, r.fc);
+    expect((await r.core.verifyCredentials(again, 'example.com', 'www', plain)).code).toBe('ok');
+    // the captured header in a new request (another Call-ID and branch): a replay
+    const replay = await verify(r, a1);
+    expect(replay.outcome.code).toBe('nonce_reused');
+    expect(replay.code).toBe(K ? -6 : -1);
+    await r.core.challenge(replay.ctx, 'example.com', 'www', { flags: 1 });
+    expect(parseChallenge(r.fc.replies.at(-1)!.headers[0]!).stale).toBe('true');
+    // the upper-cased response is the same response
+    expect((await verify(r, a1.replace(/response="([0-9a-f]+)"/, (_m, h: string) => `response="${h.toUpperCase()}"`))).outcome.code).toBe('nonce_reused');
+    // the client reusing the nonce with a growing nc is fine, far past the slots kept per nonce
+    for (let nc = 2; nc <= 12; nc++) expect((await verify(r, answer({ user: 'alice', password: 'wonderland', ch, qop: 'auth', nc, ...reg }))).code).toBe(1);
+    // an old nc whose slot was forgotten is still refused (nc floor)
+    expect((await verify(r, answer({ user: 'alice', password: 'wonderland', ch, qop: 'auth', nc: 3, cnonce: 'other', ...reg }))).outcome.code).toBe('nonce_reused');
+    // off: Kamailio's default, the same answer is accepted again during the nonce's life
+    const off = rig(dialect, { replayProtection: false });
+    const ch2 = await challenge(off, 'example.com', 1);
+    const a2 = answer({ user: 'alice', password: 'wonderland', ch: ch2, qop: 'auth', nc: 1, ...reg });
+    expect((await verify(off, a2)).code).toBe(1);
+    expect((await verify(off, a2)).code).toBe(1);
+  });
+
   test('one_time_nonce: the second use of a nonce is refused', async () => {
     const r = rig(dialect, { oneTimeNonce: true });
     const ch = await challenge(r, 'example.com', 1);
@@ -288,7 +319,8 @@ describe('module functions', () => {
   });
 
   test('pv_www_authenticate takes the password or the HA1 (flag 1) from the script', async () => {
-    const r = rig('kamailio');
+    // the same answer in several requests: replay protection off for this test
+    const r = rig('kamailio', { replayProtection: false });
     const ch = await challenge(r, 'example.com', 1);
     const a = answer({ user: 'alice', password: 'pw', ch, ...reg });
     const mk = () => req(r, { headers: [`Authorization: ${a}`] });
@@ -298,7 +330,7 @@ describe('module functions', () => {
   });
 
   test('pv_auth_check flag 1: the authorized user must be the To/From user (-8)', async () => {
-    const r = rig('kamailio');
+    const r = rig('kamailio', { replayProtection: false });
     const ch = await challenge(r, 'example.com', 1);
     const a = answer({ user: 'alice', password: 'pw', ch, ...reg });
     const own = req(r, { headers: [`Authorization: ${a}`] });
