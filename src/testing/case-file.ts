@@ -47,6 +47,8 @@ export interface Expectation {
   headers?: Record<string, string>;
   /** pseudo-variables after the request route: $ru, $du, $rU, $rd, $avp(name), $var(name) */
   pv?: Record<string, string | null>;
+  /** routes entered, in order (named routes by name; request_route, failure_route[X] …) */
+  route?: string[];
   /** message flags set after the request route */
   flags?: number[];
   /** table → rows (column subsets) that must be in the embedded store afterwards */
@@ -124,7 +126,7 @@ function parseSource(v: unknown, where: string): TestCase['source'] {
 
 function parseExpect(v: unknown, where: string): Expectation {
   if (!isObj(v)) throw new CaseFileError(`${where}: "expect" must be a map`);
-  keysOnly(v, ['reply', 'reason', 'no_reply', 'forward', 'destination', 'headers', 'pv', 'flags', 'db'], `${where} expect`);
+  keysOnly(v, ['reply', 'reason', 'no_reply', 'forward', 'destination', 'headers', 'route', 'pv', 'flags', 'db'], `${where} expect`);
   const e: Expectation = {};
   if (v.reply !== undefined) {
     const m = /^(\d{3})(?:\s+(.+))?$/.exec(String(v.reply).trim());
@@ -140,6 +142,7 @@ function parseExpect(v: unknown, where: string): Expectation {
     if (!isObj(v.headers)) throw new CaseFileError(`${where}: expect.headers must be a map of name: value`);
     e.headers = Object.fromEntries(Object.entries(v.headers).map(([k, x]) => [k, String(x)]));
   }
+  if (v.route !== undefined) e.route = strList(v.route, `${where} expect.route`);
   if (v.pv !== undefined) {
     if (!isObj(v.pv)) throw new CaseFileError(`${where}: expect.pv must be a map of $pv: value`);
     e.pv = {};

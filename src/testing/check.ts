@@ -44,6 +44,13 @@ export async function check(e: Expectation, o: Outcome, rows: (table: string) =>
     const where = sent[0] ? 'the forwarded request' : last ? `the ${last.code} reply` : 'no message';
     for (const [k, v] of Object.entries(e.headers)) if (!hasHeader(text, k, v)) fail.push(`expected header ${k}: ${v} in ${where}`);
   }
+  if (e.route) {
+    // request_route is where every request starts: a case may leave it out
+    const got = o.routes.map((r) => r.name);
+    const cmp = e.route[0] === 'request_route' ? got : got.filter((n, i) => !(i === 0 && n === 'request_route'));
+    if (JSON.stringify(cmp) !== JSON.stringify(e.route))
+      fail.push(`expected route path ${e.route.join(' → ')}, got ${o.routes.map((r) => `${r.name} (${r.at})`).join(' → ') || 'no route'}`);
+  }
   if (e.pv || e.flags) {
     if (!o.ctx) fail.push('expected script state (pv/flags), but the request route did not run');
     else {

@@ -13,6 +13,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { ReplyOptions } from '../core/core-api.js';
 import { defineModule } from '../core/module-api.js';
 import type { MsgContext } from '../script/context.js';
+import type { CompiledRoute, Script } from '../script/script.js';
 import { Server } from '../core/server.js';
 import type { Db, DbRow } from '../db/db.js';
 import { openDb } from '../db/open.js';
@@ -26,6 +27,8 @@ import type { CaseFile, TestCase } from './case-file.js';
 export interface Outcome {
   /** the request's context after the script ran (PVs, flags), null when no route ran */
   ctx: MsgContext | null;
+  /** routes entered, in order: name and where the route block is */
+  routes: { name: string; at: string }[];
   /** replies sent upstream: stateless (sl) and by transactions (tm) */
   replies: { code: number; reason: string; text: string | null; headers: string[] }[];
   /** requests sent downstream */
@@ -35,7 +38,7 @@ export interface Outcome {
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
 class CapturingServer extends Server {
-  sink: Outcome = { ctx: null, replies: [], requests: [] };
+  sink: Outcome = { ctx: null, routes: [], replies: [], requests: [] };
   dns: Record<string, string> = {};
 
   override send(dest: Destination, data: Buffer, _from?: ListenSocket): Promise<boolean> {
@@ -121,6 +124,7 @@ export class TestHarness {
       const server = new CapturingServer(cfg, { listen: loopbackListen(cfg), log: opts.log });
       server.dns = cases.dns;
       await server.start();
+      traceRoutes(server.script(), server);
       const h = new TestHarness(server, db, dir, cfg.parsed?.files ?? [file]);
       for (const r of cases.registrations) await h.rpc('ul.add', [r.table, r.aor, r.contact, r.expires]);
       return h;
@@ -142,7 +146,7 @@ export class TestHarness {
 
   /** feed one case's message (and its digest-auth retry) and collect what happened */
   async run(c: TestCase): Promise<Outcome> {
-    const out: Outcome = { ctx: null, replies: [], requests: [] };
+    const out: Outcome = { ctx: null, routes: [], replies: [], requests: [] };
     const text = messageText(c);
     SipMessage.parse(Buffer.from(text, 'latin1')); // a malformed case message is the case's error, not the proxy's
     await this.feed(text, c, out);
@@ -184,6 +188,34 @@ export class TestHarness {
     await this.db.close().catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** a route's name as a case file writes it: request_route, NAME, failure_route[NAME] … */
+function routeLabel(r: CompiledRoute, table: string): string {
+  if (table === 'named') return r.name;
+  if (table === 'request' || table === 'reply' || table === 'onsend') return `${table}_route`;
+  return `${table}_route[${r.name}]`;
+}
+
+/**
+ * Record every route entered into the running case's outcome: each compiled route's exec
+ * is wrapped once (route() calls look exec up when they run, so calls are traced too).
+ */
+function traceRoutes(script: Script, server: CapturingServer): void {
+  const t = script.routes;
+  const wrap = (r: CompiledRoute | null, table: string) => {
+    if (!r) return;
+    const exec = r.exec;
+    const entry = { name: routeLabel(r, table), at: `${r.loc.source}:${r.loc.start.line}` };
+    r.exec = (ctx) => {
+      server.sink.routes.push(entry);
+      return exec(ctx);
+    };
+  };
+  wrap(t.request, 'request');
+  wrap(t.reply, 'reply');
+  wrap(t.onsend, 'onsend');
+  for (const [table, m] of [['named', t.named], ['failure', t.failure], ['onreply', t.onreply], ['branch', t.branch], ['event', t.event]] as const) for (const r of m.values()) wrap(r, table);
 }
 
 const PROBE = 'tser_test_probe';

@@ -59,6 +59,12 @@ describe('tser test', () => {
     const xml = readFileSync(junit, 'utf8');
     expect(xml).toMatch(/<testsuite name="tser test" tests="2" failures="1">/);
     expect(xml).toMatch(/<failure message="expected reply 200, got 404 Not Found \(sent at /);
+    const path = tserTest([
+      '-f',
+      'examples/proxy.cfg',
+      write('r.yaml', 'cases:\n  - name: path\n    request: { method: INVITE, ruri: "sip:nobody@127.0.0.1", from: "sip:carol@example.org" }\n    source: 192.0.2.10:5060\n    expect: { route: [REQINIT, RELAY] }\n'),
+    ]);
+    expect(path.out).toMatch(/expected route path REQINIT → RELAY, got request_route \(examples\/proxy\.cfg:\d+\) → REQINIT \(examples\/proxy\.cfg:\d+\) → WITHINDLG .* → LOCATION \(examples\/proxy\.cfg:\d+\)\n/);
   });
 
   it('seeds dispatcher sets into the store the config reads; checks PVs and flags after the run', () => {
