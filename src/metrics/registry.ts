@@ -1,11 +1,13 @@
 // Prometheus metrics of a running tser (prom-client): every Kamailio-style statistic under
 // Kamailio's xhttp_prom name (`kamailio_core_rcv_requests`, `kamailio_tmx_active_transactions`,
-// `kamailio_usrloc_location_users`), plus what Kamailio lacks: DB query time histogram,
-// shed requests, event-loop lag and Node's process metrics. Statistics are read at scrape
+// `kamailio_usrloc_location_users`), plus what Kamailio lacks: script run time per route,
+// DB query time histogram, shed requests, event-loop lag and Node's process metrics. Statistics are read at scrape
 // time, so counting stays one property increment on the request path.
 import client from 'prom-client';
 import type { Stats } from '../core/stats.js';
 import { setDbObserver } from '../db/open.js';
+import type { Script } from '../script/script.js';
+import { timeRoutes } from './route-timing.js';
 
 /** what xhttp_prom (when loaded) says about the export: its params and its own metrics */
 export interface PromSource {
@@ -19,6 +21,8 @@ export interface PromSource {
 
 export interface MetricsServer {
   readonly stats: Stats;
+  /** the script in force (its routes are timed) */
+  script?(): Script;
   readonly modules: ReadonlyMap<string, { def: { name: string; api?(self: never): unknown }; holder: { state: unknown } }>;
 }
 
@@ -84,6 +88,19 @@ export function createMetrics(server: MetricsServer): Metrics {
     registers: [registry],
   });
   setDbObserver((driver, op, seconds) => dbTime.observe({ driver, op }, seconds));
+
+  let stopRouteTiming = () => undefined as void;
+  if (server.script) {
+    const routeTime = new client.Histogram({
+      name: 'tser_route_duration_seconds',
+      help: 'Run time of each route of the routing script (wall clock, includes waiting for the DB)',
+      labelNames: ['route'],
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1],
+      registers: [registry],
+    });
+    const current = server.script.bind(server);
+    stopRouteTiming = timeRoutes(current, routeTime);
+  }
 
   const stat = (key: string) => server.stats.get(key)[key] ?? 0;
   new client.Counter({
@@ -197,6 +214,7 @@ export function createMetrics(server: MetricsServer): Metrics {
       return extra ? `${own}${own.endsWith('\n') ? '' : '\n'}${extra}` : own;
     },
     close: () => {
+      stopRouteTiming();
       setDbObserver(null);
       registry.clear();
     },

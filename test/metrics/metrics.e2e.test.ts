@@ -115,6 +115,9 @@ describe('metrics over HTTP (in-process server)', () => {
     expect(text).toMatch(/^# TYPE tser_db_query_duration_seconds histogram$/m);
     expect(text).toMatch(/^tser_nodejs_eventloop_lag_seconds \S+$/m);
     expect(text).toMatch(/^tser_process_resident_memory_bytes \d+/m);
+    // the request route ran for each of the three requests sent before
+    expect(sample(text, 'tser_route_duration_seconds_count', 'route="request_route"')).toBe(3);
+    expect(text).toMatch(/^# TYPE tser_route_duration_seconds histogram$/m);
   });
 
   it('promtool check metrics: valid exposition; the only lint is the _total suffix kept off Kamailio names', async () => {
@@ -171,6 +174,7 @@ describe('tser --metrics (CLI)', () => {
         scrapes.push(fetch(`http://127.0.0.1:${mport}/metrics`).then((r) => r.status));
       }
       expect(await Promise.all(scrapes)).toEqual([200, 200, 200, 200, 200]);
+      await new Promise((r) => setTimeout(r, 1500)); // the reloaded script's routes are timed within 1 s
       const peer = await UdpPeer.open();
       try {
         await peer.send(request({ method: 'OPTIONS', ruri: 'sip:x@example.com', port: peer.port, callId: 'metrics-cli' }), sport);
@@ -178,7 +182,9 @@ describe('tser --metrics (CLI)', () => {
       } finally {
         peer.close();
       }
-      expect(sample(await (await fetch(`http://127.0.0.1:${mport}/metrics`)).text(), 'kamailio_sl_sent_replies')).toBe(1);
+      const after = await (await fetch(`http://127.0.0.1:${mport}/metrics`)).text();
+      expect(sample(after, 'kamailio_sl_sent_replies')).toBe(1);
+      expect(sample(after, 'tser_route_duration_seconds_count', 'route="request_route"')).toBe(1);
     } finally {
       await t.stop();
     }
