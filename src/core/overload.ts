@@ -171,23 +171,29 @@ export class OverloadGuard {
     const method = msg.method;
     if (method === 'ACK' || method === 'CANCEL') return inflight >= max * 2 ? this.absorbed() : ADMIT;
     const key = this.inProgress.size > 0 || this.refused.size > 0 ? requestKey(msg) : null;
+    let again = false;
     if (key !== null) {
       if (this.inProgress.has(key)) return this.absorbed();
-      // its 503 was final: a retransmission means that reply was lost or ignored, and
-      // answering again costs a send per retransmission (load generators keep retransmitting)
       const at = this.refused.get(key);
-      if (at !== undefined && Date.now() - at < REFUSED_TTL_MS) return this.absorbed();
+      again = at !== undefined && Date.now() - at < REFUSED_TTL_MS;
     }
     const invested = msg.to().tag !== null || msg.hasHeader('authorization') || msg.hasHeader('proxy-authorization');
     const cap = method === 'OPTIONS' ? max * 4 : invested ? max * 2 : max;
-    if (inflight >= cap || (this.severe && invested)) return this.refuse(msg, key);
-    if (!invested && this.shed > 0) {
+    let refuse = inflight >= cap || (this.severe && invested);
+    if (!refuse && !invested && this.shed > 0) {
       this.shedAcc += this.shed;
       if (this.shedAcc >= SHED_STEPS) {
         this.shedAcc -= SHED_STEPS;
-        return this.refuse(msg, key);
+        refuse = true;
       }
     }
+    if (!again) return refuse ? this.refuse(msg, key) : ADMIT;
+    // A retransmission of a refused request: its 503 was final, so the client lost or ignored
+    // it (load generators keep retransmitting). Still overloaded: absorbed, not answered
+    // again (a send per retransmission). Overload over (a transient, e.g. a cold start):
+    // processed, so a brief refusal ends in a late success rather than a timeout.
+    if (refuse) return this.absorbed();
+    this.refused.delete(key!);
     return ADMIT;
   }
 

@@ -89,14 +89,18 @@ describe('in-flight caps', () => {
 });
 
 describe('retransmissions', () => {
-  test('a retransmission of a refused request is absorbed (no second 503), even after the load dropped', () => {
+  test('a retransmission of a refused request is absorbed (no second 503) while overloaded, processed once the load dropped', () => {
     const { g, stats } = guard();
     const branch = `z9hG4bK${rand()}`;
     expect(g.screen(msg({ branch }), 10)).toBe(REFUSE);
     expect(g.active).toBe(true);
-    expect(g.screen(msg({ branch }), 0)).toBe(ABSORB);
+    expect(g.screen(msg({ branch }), 12)).toBe(ABSORB);
     expect(count(stats, 'overload_refused')).toBe(1);
     expect(count(stats, 'overload_absorbed')).toBe(1);
+    // the load dropped: the retransmission is processed (a late success, not a timeout) …
+    expect(g.screen(msg({ branch }), 0)).toBe(ADMIT);
+    // … and forgotten: if it is refused again later, that is a new 503
+    expect(g.screen(msg({ branch }), 10)).toBe(REFUSE);
     // another request (another branch) is served normally once the load dropped
     expect(g.screen(msg(), 0)).toBe(ADMIT);
   });
