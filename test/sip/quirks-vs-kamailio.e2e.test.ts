@@ -33,7 +33,7 @@ const RFC_INVALID: Record<string, 'refused' | 'forwarded'> = {
 };
 
 /** quirks both must refuse: the strictness Kamailio (with sanity_check) applies stays (issue 19) */
-const REFUSED = new Set(['bad-missing-callid', 'bad-cseq', 'bad-via', 'bad-missing-to', 'bad-to-quote', 'cseq-not-a-number']);
+const REFUSED = new Set(['bad-missing-callid', 'bad-cseq', 'bad-via', 'bad-missing-to', 'bad-to-quote', 'cseq-not-a-number', 'from-unparsable']);
 
 const bin = kamailioBinary();
 if (bin === null) console.warn('quirks-vs-kamailio: the kamailio binary is not installed (apt-get install kamailio): comparison skipped');
