@@ -342,7 +342,15 @@ function compileScript(
   }
   if (!routes.request) bag.error('TSER_E_NO_ROUTE', 'the config has no main route block (route { ... } or request_route { ... })', null);
   for (const b of firstSeen.values()) {
-    const compiled = compiler.compileRoute(b, routeTypeOf(b.routeKind), routeName(b));
+    let compiled: CompiledRoute;
+    try {
+      compiled = compiler.compileRoute(b, routeTypeOf(b.routeKind), routeName(b));
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      // the compiler recurses per nesting level, like the parser
+      bag.error('TSER_E_SYNTAX', `${b.keyword}${b.name !== null ? `[${b.name}]` : ''}: expression nested too deeply`, b.loc);
+      continue;
+    }
     const table = tableFor(b);
     if (table) table.set(routeName(b), compiled);
     else if (b.routeKind === 'request') routes.request = compiled;

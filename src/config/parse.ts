@@ -172,6 +172,14 @@ function parseChunk(pre: PreprocessedFile, start: number, end: number, bag: Diag
     try {
       return peggyParse(buf, { grammarSource: pre.source, mapLoc: locate }).items;
     } catch (e) {
+      if (e instanceof RangeError) {
+        // the parser recurses per nesting level: hundreds of parentheses exhaust the stack
+        const at = deepestParen(buf);
+        bag.error(CONFIG_CODES.SYNTAX, 'expression nested too deeply', locate(at, at + 1), {
+          help: 'split it into several conditions or use $var() for parts of it',
+        });
+        return [];
+      }
       if (!(e instanceof PeggySyntaxError)) throw e;
       const p = e.location.start.offset;
       if (p <= lastP) return []; // a repair made no progress: drop the chunk quietly
@@ -184,6 +192,26 @@ function parseChunk(pre: PreprocessedFile, start: number, end: number, bag: Diag
     }
   }
   return [];
+}
+
+/** offset of the '(' that opens the deepest nesting level (quoted strings skipped) */
+function deepestParen(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let at = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote !== null) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '(' && ++depth > max) {
+      max = depth;
+      at = i;
+    } else if (c === ')') depth = Math.max(0, depth - 1);
+  }
+  return at;
 }
 
 /** a string spanning lines before the error is the usual sign of a missing closing quote */

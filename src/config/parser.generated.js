@@ -610,55 +610,56 @@ function peg$parse(input, options) {
   function peg$f63() {    return '|';  }
   function peg$f64() {    return '&';  }
   function peg$f65() {    return '^';  }
-  function peg$f66() {    return '/';  }
-  function peg$f67() {    return '%';  }
-  function peg$f68(operand) {    return { kind: 'unary', op: '!', operand, loc: loc() };  }
+  function peg$f66() {    return '==';  }
+  function peg$f67() {    return '/';  }
+  function peg$f68() {    return '%';  }
   function peg$f69(operand) {    return { kind: 'unary', op: '!', operand, loc: loc() };  }
-  function peg$f70(operand) {    return { kind: 'unary', op: '~', operand, loc: loc() };  }
-  function peg$f71(operand) {
+  function peg$f70(operand) {    return { kind: 'unary', op: '!', operand, loc: loc() };  }
+  function peg$f71(operand) {    return { kind: 'unary', op: '~', operand, loc: loc() };  }
+  function peg$f72(operand) {
     if (operand.kind === 'int') return { kind: 'int', value: -operand.value, loc: loc() };
     return { kind: 'unary', op: '-', operand, loc: loc() };
   }
-  function peg$f72(operand) {    return { kind: 'unary', op: 'defined', operand, loc: loc() };  }
-  function peg$f73(to, operand) {    return { kind: 'cast', to, operand, loc: loc() };  }
-  function peg$f74(b) {    return { kind: 'int', value: b ? 1 : 0, loc: loc() };  }
-  function peg$f75() {    return { kind: 'operand', name: 'msg:len', loc: loc() };  }
-  function peg$f76(part) {    return { kind: 'operand', name: 'uri:' + part, loc: loc() };  }
-  function peg$f77() {    return { kind: 'null', loc: loc() };  }
-  function peg$f78(i) {    return { kind: 'int', value: i.value, loc: i.loc };  }
-  function peg$f79(s) {    return { kind: 'str', value: s.value, raw: s.raw, loc: s.loc };  }
-  function peg$f80(n) {    return RESERVED.has(n.name);  }
-  function peg$f81(n, args) {    return { kind: 'call', name: n.name, nameLoc: n.loc, args: args ?? [], loc: loc() };  }
-  function peg$f82(head, tail) {    return [head, ...tail];  }
-  function peg$f83(name) {    return RESERVED.has(name) && name !== 'myself';  }
-  function peg$f84(name) {
+  function peg$f73(operand) {    return { kind: 'unary', op: 'defined', operand, loc: loc() };  }
+  function peg$f74(to, operand) {    return { kind: 'cast', to, operand, loc: loc() };  }
+  function peg$f75(b) {    return { kind: 'int', value: b ? 1 : 0, loc: loc() };  }
+  function peg$f76() {    return { kind: 'operand', name: 'msg:len', loc: loc() };  }
+  function peg$f77(part) {    return { kind: 'operand', name: 'uri:' + part, loc: loc() };  }
+  function peg$f78() {    return { kind: 'null', loc: loc() };  }
+  function peg$f79(i) {    return { kind: 'int', value: i.value, loc: i.loc };  }
+  function peg$f80(s) {    return { kind: 'str', value: s.value, raw: s.raw, loc: s.loc };  }
+  function peg$f81(n) {    return RESERVED.has(n.name);  }
+  function peg$f82(n, args) {    return { kind: 'call', name: n.name, nameLoc: n.loc, args: args ?? [], loc: loc() };  }
+  function peg$f83(head, tail) {    return [head, ...tail];  }
+  function peg$f84(name) {    return RESERVED.has(name) && name !== 'myself';  }
+  function peg$f85(name) {
     if (name === 'myself') return { kind: 'myself', loc: loc() };
     if (LEGACY.has(name)) return { kind: 'operand', name, loc: loc() };
     return { kind: 'str', value: name, raw: false, bare: true, loc: loc() };
   }
-  function peg$f85(name, inner, index, transforms) {
+  function peg$f86(name, inner, index, transforms) {
     const node = { kind: 'pv', name, inner, index: null, transforms, loc: loc() };
     if (index !== null && typeof index === 'object') node.indexVar = index;
     else node.index = index;
     return node;
   }
-  function peg$f86(name, inner) {    return { kind: 'pv', name, inner, index: null, transforms: [], loc: loc() };  }
-  function peg$f87(name) {    return { kind: 'pv', name, inner: null, index: null, transforms: [], loc: loc() };  }
-  function peg$f88(t) {    return parseInt(t, 10);  }
-  function peg$f89(inner) {    return { kind: 'pv', name: 'sel', inner, index: null, transforms: [], loc: loc() };  }
-  function peg$f90(inner) {    return { kind: 'pv', name: 'avp', inner, index: null, transforms: [], loc: loc() };  }
-  function peg$f91(text) {    return { kind: 'str', value: text, raw: false, bare: true, loc: loc() };  }
+  function peg$f87(name, inner) {    return { kind: 'pv', name, inner, index: null, transforms: [], loc: loc() };  }
+  function peg$f88(name) {    return { kind: 'pv', name, inner: null, index: null, transforms: [], loc: loc() };  }
+  function peg$f89(t) {    return parseInt(t, 10);  }
+  function peg$f90(inner) {    return { kind: 'pv', name: 'sel', inner, index: null, transforms: [], loc: loc() };  }
+  function peg$f91(inner) {    return { kind: 'pv', name: 'avp', inner, index: null, transforms: [], loc: loc() };  }
   function peg$f92(text) {    return { kind: 'str', value: text, raw: false, bare: true, loc: loc() };  }
-  function peg$f93(text) {    return { kind: 'ip', text, loc: loc() };  }
+  function peg$f93(text) {    return { kind: 'str', value: text, raw: false, bare: true, loc: loc() };  }
   function peg$f94(text) {    return { kind: 'ip', text, loc: loc() };  }
   function peg$f95(text) {    return { kind: 'ip', text, loc: loc() };  }
-  function peg$f96(t) {    return t.includes('::') || (t.match(/:/g) ?? []).length === 7;  }
-  function peg$f97(t) {    return { value: intValue(t), loc: loc() };  }
-  function peg$f98(head, tail) {    return { value: [head, ...tail].map((p) => p.value).join(''), raw: head.raw, loc: loc() };  }
-  function peg$f99(chars) {    return { value: unescape(chars), raw: false };  }
-  function peg$f100(chars) {    return { value: chars, raw: true };  }
-  function peg$f101(w) {    return BOOLS.get(w);  }
-  function peg$f102(name) {    return { name, loc: loc() };  }
+  function peg$f96(text) {    return { kind: 'ip', text, loc: loc() };  }
+  function peg$f97(t) {    return t.includes('::') || (t.match(/:/g) ?? []).length === 7;  }
+  function peg$f98(t) {    return { value: intValue(t), loc: loc() };  }
+  function peg$f99(head, tail) {    return { value: [head, ...tail].map((p) => p.value).join(''), raw: head.raw, loc: loc() };  }
+  function peg$f100(chars) {    return { value: unescape(chars), raw: false };  }
+  function peg$f101(chars) {    return { value: chars, raw: true };  }
+  function peg$f102(w) {    return BOOLS.get(w);  }
+  function peg$f103(name) {    return { name, loc: loc() };  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -4650,6 +4651,44 @@ function peg$parse(input, options) {
               peg$currPos = s0;
               s0 = peg$FAILED;
             }
+            if (s0 === peg$FAILED) {
+              s0 = peg$currPos;
+              if (input.charCodeAt(peg$currPos) === 61) {
+                s1 = peg$c5;
+                peg$currPos++;
+              } else {
+                s1 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e5); }
+              }
+              if (s1 !== peg$FAILED) {
+                s2 = peg$currPos;
+                peg$silentFails++;
+                if (input.charCodeAt(peg$currPos) === 61) {
+                  s3 = peg$c5;
+                  peg$currPos++;
+                } else {
+                  s3 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e5); }
+                }
+                peg$silentFails--;
+                if (s3 === peg$FAILED) {
+                  s2 = undefined;
+                } else {
+                  peg$currPos = s2;
+                  s2 = peg$FAILED;
+                }
+                if (s2 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f66();
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            }
           }
         }
       }
@@ -4808,7 +4847,7 @@ function peg$parse(input, options) {
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f66();
+        s1 = peg$f67();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -4841,7 +4880,7 @@ function peg$parse(input, options) {
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f67();
+              s0 = peg$f68();
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4895,7 +4934,7 @@ function peg$parse(input, options) {
         s4 = peg$parseUnary();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f68(s4);
+          s0 = peg$f69(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4933,7 +4972,7 @@ function peg$parse(input, options) {
           s4 = peg$parseUnary();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f69(s4);
+            s0 = peg$f70(s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4977,7 +5016,7 @@ function peg$parse(input, options) {
             s4 = peg$parseUnary();
             if (s4 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f70(s4);
+              s0 = peg$f71(s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -5004,7 +5043,7 @@ function peg$parse(input, options) {
             s3 = peg$parseUnary();
             if (s3 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f71(s3);
+              s0 = peg$f72(s3);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -5038,7 +5077,7 @@ function peg$parse(input, options) {
                 s4 = peg$parseUnary();
                 if (s4 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f72(s4);
+                  s0 = peg$f73(s4);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -5108,7 +5147,7 @@ function peg$parse(input, options) {
           s7 = peg$parseUnary();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f73(s3, s7);
+            s0 = peg$f74(s3, s7);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -5187,7 +5226,7 @@ function peg$parse(input, options) {
                       s1 = peg$parseBoolWord();
                       if (s1 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s1 = peg$f74(s1);
+                        s1 = peg$f75(s1);
                       }
                       s0 = s1;
                       if (s0 === peg$FAILED) {
@@ -5212,7 +5251,7 @@ function peg$parse(input, options) {
                           }
                           if (s2 !== peg$FAILED) {
                             peg$savedPos = s0;
-                            s0 = peg$f75();
+                            s0 = peg$f76();
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -5266,7 +5305,7 @@ function peg$parse(input, options) {
                               }
                               if (s3 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f76(s2);
+                                s0 = peg$f77(s2);
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -5324,7 +5363,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f77();
+        s0 = peg$f78();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5344,7 +5383,7 @@ function peg$parse(input, options) {
     s1 = peg$parseIntTok();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f78(s1);
+      s1 = peg$f79(s1);
     }
     s0 = s1;
 
@@ -5358,7 +5397,7 @@ function peg$parse(input, options) {
     s1 = peg$parseStrTok();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f79(s1);
+      s1 = peg$f80(s1);
     }
     s0 = s1;
 
@@ -5372,7 +5411,7 @@ function peg$parse(input, options) {
     s1 = peg$parseIdentLoc();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f80(s1);
+      s2 = peg$f81(s1);
       if (s2) {
         s2 = peg$FAILED;
       } else {
@@ -5403,7 +5442,7 @@ function peg$parse(input, options) {
           }
           if (s8 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f81(s1, s6);
+            s0 = peg$f82(s1, s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -5479,7 +5518,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f82(s1, s2);
+      s0 = peg$f83(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -5555,7 +5594,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f83(s1);
+      s2 = peg$f84(s1);
       if (s2) {
         s2 = peg$FAILED;
       } else {
@@ -5563,7 +5602,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f84(s1);
+        s0 = peg$f85(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5616,7 +5655,7 @@ function peg$parse(input, options) {
         }
         if (s8 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f85(s3, s4, s5, s6);
+          s0 = peg$f86(s3, s4, s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5646,7 +5685,7 @@ function peg$parse(input, options) {
             s3 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f86(s2, s3);
+          s0 = peg$f87(s2, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5674,7 +5713,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f87(s2);
+            s0 = peg$f88(s2);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -5983,7 +6022,7 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s3;
-          s4 = peg$f88(s4);
+          s4 = peg$f89(s4);
         }
         s3 = s4;
         if (s3 === peg$FAILED) {
@@ -6402,7 +6441,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f89(s2);
+        s0 = peg$f90(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6495,7 +6534,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f90(s2);
+        s0 = peg$f91(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6604,7 +6643,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f91(s1);
+        s0 = peg$f92(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6682,7 +6721,7 @@ function peg$parse(input, options) {
         }
         if (s2 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f92(s1);
+          s0 = peg$f93(s1);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -7020,7 +7059,7 @@ function peg$parse(input, options) {
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f93(s1);
+          s0 = peg$f94(s1);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -7142,7 +7181,7 @@ function peg$parse(input, options) {
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f94(s1);
+        s1 = peg$f95(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -7220,7 +7259,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f95(s1);
+            s0 = peg$f96(s1);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -7456,7 +7495,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f96(s1);
+      s2 = peg$f97(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -7502,7 +7541,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f97(s1);
+        s0 = peg$f98(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -7667,7 +7706,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f98(s1, s2);
+      s0 = peg$f99(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -7780,7 +7819,7 @@ function peg$parse(input, options) {
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f99(s2);
+        s0 = peg$f100(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -7828,7 +7867,7 @@ function peg$parse(input, options) {
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f100(s2);
+          s0 = peg$f101(s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -7936,7 +7975,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f101(s1);
+        s0 = peg$f102(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -8001,7 +8040,7 @@ function peg$parse(input, options) {
     s1 = peg$parseIdent();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f102(s1);
+      s1 = peg$f103(s1);
     }
     s0 = s1;
 

@@ -435,6 +435,12 @@ export class Compiler {
 
   /** a function call: returns an Exec giving the return code, with $rc and the 0-stops rule */
   private call(e: A.CallExpr, scope: Scope): Compiled | null {
+    // `if (route(CHECK))`: a route used as an expression gives its return value
+    if (e.name === 'route' && !this.env.functions.has('route') && e.args.length === 1) {
+      const k = constValue(e.args[0]);
+      const name = k === undefined ? null : toStr(k);
+      return this.routeCall({ kind: 'route_call', name, dynamic: name === null ? e.args[0] : null, loc: e.loc }, scope);
+    }
     const f = this.env.functions.get(e.name);
     if (!f) {
       const where = this.env.knownElsewhere(e.name);

@@ -214,3 +214,51 @@ route[CALLS] {
     expect(rec.replies.map((x) => `${x.code} ${x.reason}`)).toEqual(['200 sync 3']);
   });
 });
+
+describe('Kamailio core language seen in real configs (issue 17)', () => {
+  it('route(NAME) as an expression gives the route return value; return 0 in it ends the script', async () => {
+    const s = await compile(`${K_HEAD}loadmodule "pv.so"
+loadmodule "textops.so"
+request_route {
+	if (route(CHECK)) { sl_send_reply("200", "checked"); exit; }
+	if (!route("NEG")) { $var(neg) = 1; }
+	if ($var(neg) == 1 && route(STOP)) { sl_send_reply("500", "never"); }
+	sl_send_reply("500", "never either");
+}
+route[CHECK] { if (is_method("OPTIONS")) return 1; return -1; }
+route[NEG] { return -2; }
+route[STOP] { sl_send_reply("404", "stopped"); return 0; }`);
+    expect((await runRequest(s, sipRequest({ method: 'OPTIONS' }))).replies.map((r) => r.reason)).toEqual(['checked']);
+    expect((await runRequest(s, sipRequest({ method: 'INVITE' }))).replies.map((r) => r.reason)).toEqual(['stopped']);
+  });
+
+  it('a single = inside a condition compares (Kamailio accepts `if ($var(x) = "true")`), and still assigns as a statement', async () => {
+    const s = await compile(`${K_HEAD}loadmodule "pv.so"
+request_route {
+	$var(x) = "true";
+	if ($var(x) = "true") { sl_send_reply("200", "equal"); exit; }
+	sl_send_reply("500", "different");
+}`);
+    expect((await runRequest(s, sipRequest())).replies.map((r) => r.reason)).toEqual(['equal']);
+  });
+
+  it('hundreds of nested parentheses give a located error, not a stack overflow', async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const n = 3000;
+    const cfg = await loadConfig('deep.cfg', {
+      text: `${K_HEAD}loadmodule "pv.so"\nrequest_route {\n\tif (${'('.repeat(n)}$var(x) == 1${')'.repeat(n)}) { exit; }\n}\n`,
+    });
+    // the route that held it is dropped, so its absence is reported too
+    expect(cfg.bag.errors().map((d) => d.message)[0]).toBe('expression nested too deeply');
+    expect(cfg.bag.errors()[0]!.loc?.start).toMatchObject({ line: 5 });
+  });
+
+  it("accepts the rest of Kamailio 5.6's core parameters that configs set, as having no effect", async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const cfg = await loadConfig('params.cfg', {
+      text: `${K_HEAD}tcp_crlf_ping=yes\nauto_bind_ipv6=1\nudp4_raw=0\ndns_cache_init=0\ndst_blacklist_init=0\nlog_prefix_mode=1\ntls_max_connections=2048\nmem_join=1\ndns_srv_loadbalancing=1\nrequest_route { exit; }\n`,
+    });
+    expect(cfg.bag.errors()).toEqual([]);
+    expect(cfg.bag.items.filter((d) => d.code === 'TSER_I_IGNORED_PARAM').length).toBe(9);
+  });
+});
