@@ -15,10 +15,13 @@
 // connection within `queryTimeout` fails the same way. A connection with a query out and no
 // answer for `queryTimeout` is destroyed and its queries fail; the others go on.
 //
-// Outages: connection-class failures become DbError('down') and start a backoff window
-// during which queries fail at once (no hanging callers); after the window one query
-// probes, and success ends the outage. Like Kamailio db_mysql (issue #406), a query that hit
-// a stale connection is retried once on a fresh one. A connection that breaks while idle is
+// Outages: connection-class failures become DbError('down'); while down, the first query
+// that finds no reconnect attempt out becomes one (a probe: it reconnects and runs), the
+// others fail at once (no hanging callers), and the probe's success ends the outage. So the
+// first query after the server is back reconnects at once, as in Kamailio, with no backoff
+// timer to wait out; attempts are single-flight (one more may start every `backoffMin` while
+// the one out hangs, up to one per connection). Like Kamailio db_mysql (issue #406), a query
+// that hit a stale connection is retried once on a fresh one. A connection that breaks while idle is
 // reopened in the background; connection errors never reach the process as 'error' events.
 import mysql from 'mysql2';
 import type { Connection, FieldPacket, QueryError } from 'mysql2';
@@ -35,8 +38,9 @@ export interface MysqlOptions {
   queryTimeout: number;
   /** number of connections */
   connectionLimit: number;
-  /** first and largest wait between reconnect attempts, ms */
+  /** while down: a reconnect attempt that has hung this long lets another one start, ms */
   backoffMin: number;
+  /** while down: "still unreachable" is logged (debug) at most this often, ms */
   backoffMax: number;
   /** queries admitted at once (sent + waiting); past it a query fails at once ('busy') */
   maxPending: number;
@@ -324,7 +328,7 @@ class Req {
     readonly params: readonly DbValue[],
     readonly mode: Mode,
     public prepared: boolean,
-    /** the one query let through after a backoff window */
+    /** a query that, while the DB is down, reconnects */
     public probe: boolean,
   ) {}
 }
@@ -438,7 +442,9 @@ export class MysqlDb implements Db {
   private pending = 0;
   private downUntil = 0;
   private backoff = 0;
-  private probing = false;
+  /** reconnect attempts (probes) out while down, and when the last one started */
+  private probes = 0;
+  private lastProbeAt = 0;
   private closed = false;
   private busyLogged = false;
 
@@ -467,7 +473,7 @@ export class MysqlDb implements Db {
     }
   }
 
-  /** true while in a backoff window after a connection failure */
+  /** true from a connection failure until a query succeeds again */
   get isDown(): boolean {
     return this.backoff > 0;
   }
@@ -481,7 +487,7 @@ export class MysqlDb implements Db {
   private markDown(e: ErrorLike): DbError {
     const err = new DbError('down', `database ${this.displayUrl} unreachable: ${e.code ?? e.message}`);
     const first = this.backoff === 0;
-    // concurrent failures of one outage widen the window only once
+    // failed reconnects are logged (debug) once per doubling interval; they do not delay the next
     if (!first && Date.now() < this.downUntil) return err;
     this.backoff = first ? this.opts.backoffMin : Math.min(this.backoff * 2, this.opts.backoffMax);
     this.downUntil = Date.now() + this.backoff;
@@ -513,13 +519,16 @@ export class MysqlDb implements Db {
     if (this.closed) return Promise.reject(new DbError('down', `database ${this.displayUrl}: handle closed`));
     let probe = false;
     if (this.backoff > 0) {
-      if (this.probing || Date.now() < this.downUntil) {
+      // down: this query reconnects unless an attempt is already out (and not hanging)
+      const now = Date.now();
+      if (this.probes > 0 && (this.probes >= this.slots.length || now - this.lastProbeAt < this.opts.backoffMin)) {
         return Promise.reject(refusal(`database ${this.displayUrl} unreachable (retrying)`));
       }
       probe = true;
+      this.lastProbeAt = now;
     }
     if (this.pending >= this.opts.maxPending) return Promise.reject(this.busy());
-    if (probe) this.probing = true;
+    if (probe) this.probes++;
     const p = new Promise<never>(grab);
     const req = new Req(sql, params, mode, prepared, probe);
     this.pending++;
@@ -656,7 +665,7 @@ export class MysqlDb implements Db {
       if (next !== undefined) this.send(s, next);
     }
     if (req.probe) {
-      this.probing = false;
+      this.probes--;
       req.probe = false;
     }
     this.markUp(); // the server answered
@@ -678,7 +687,7 @@ export class MysqlDb implements Db {
 
   private fail(req: Req, e: DbError): void {
     if (req.probe) {
-      this.probing = false;
+      this.probes--;
       req.probe = false;
     }
     this.pending--;

@@ -54,8 +54,33 @@ test('server gone (connections reset): fail fast, then recover', async () => {
   expect(await who()).toHaveLength(1);
   proxy.set('refuse');
   expect(await failsDown()).toBeLessThan(3000);
-  // inside the backoff window nothing touches the network
   expect(await failsDown()).toBeLessThan(500);
+  proxy.set('up');
+  await recovers();
+});
+
+test('after a long outage the first query once the server is back reconnects at once (no backoff timer)', async () => {
+  expect(await who()).toHaveLength(1);
+  proxy.set('refuse');
+  // several seconds of failing queries: an exponential backoff would be at its widest now
+  const end = Date.now() + 3000;
+  while (Date.now() < end) {
+    await failsDown();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  proxy.set('up');
+  const t0 = Date.now();
+  expect(await who()).toEqual([{ username: 'alice' }]);
+  expect(Date.now() - t0).toBeLessThan(500);
+});
+
+test('while down, concurrent queries make one reconnect attempt, the others fail at once', async () => {
+  proxy.set('refuse');
+  await failsDown();
+  const accepted = proxy.accepted;
+  const results = await Promise.allSettled(Array.from({ length: 50 }, () => who()));
+  expect(results.every((r) => r.status === 'rejected')).toBe(true);
+  expect(proxy.accepted - accepted).toBe(1);
   proxy.set('up');
   await recovers();
 });

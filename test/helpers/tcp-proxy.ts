@@ -15,6 +15,8 @@ export class TcpProxy {
   port = 0;
   /** added to each chunk from the server to the client, ms */
   latencyMs = 0;
+  /** client connections accepted so far (any mode) */
+  accepted = 0;
 
   private constructor(
     private readonly targetHost: string,
@@ -69,6 +71,7 @@ export class TcpProxy {
   }
 
   private accept(client: net.Socket): void {
+    this.accepted++;
     this.track(client);
     if (this.mode === 'refuse') {
       client.resetAndDestroy();
