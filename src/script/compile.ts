@@ -756,6 +756,16 @@ export class Compiler {
 
   /** compile an expression used as a condition */
   cond(e: A.Expr, scope: Scope): Cond {
+    if (e.kind === 'call' && !this.env.functions.has(e.name)) {
+      // strlen/strempty/selval: values, not functions with a return code
+      const builtin = this.builtin(e, scope);
+      if (builtin) {
+        return (ctx) => {
+          const v = builtin(ctx);
+          return isPromise(v) ? v.then(truthy) : truthy(v);
+        };
+      }
+    }
     if (e.kind === 'call') {
       const c = this.call(e, scope);
       if (!c) return () => false;

@@ -253,6 +253,16 @@ request_route {
     expect(cfg.bag.errors()[0]!.loc?.start).toMatchObject({ line: 5 });
   });
 
+  it('strempty() and strlen() work directly as conditions', async () => {
+    const s = await compile(`${K_HEAD}loadmodule "pv.so"
+request_route {
+	$var(y) = "abc";
+	if (strempty($var(x)) && strlen($var(y)) && !strempty($var(y))) { sl_send_reply("200", "builtin"); exit; }
+	sl_send_reply("500", "no");
+}`);
+    expect((await runRequest(s, sipRequest())).replies.map((r) => r.reason)).toEqual(['builtin']);
+  });
+
   it("accepts the rest of Kamailio 5.6's core parameters that configs set, as having no effect", async () => {
     const { loadConfig } = await import('../../src/config/load.js');
     const cfg = await loadConfig('params.cfg', {
