@@ -189,10 +189,12 @@ export class OverloadGuard {
     }
     if (!again) return refuse ? this.refuse(msg, key) : ADMIT;
     // A retransmission of a refused request: its 503 was final, so the client lost or ignored
-    // it (load generators keep retransmitting). Still overloaded: absorbed, not answered
-    // again (a send per retransmission). Overload over (a transient, e.g. a cold start):
-    // processed, so a brief refusal ends in a late success rather than a timeout.
-    if (refuse) return this.absorbed();
+    // it (load generators keep retransmitting). Absorbed, not answered again (a send per
+    // retransmission), unless the guard is calm again — nothing shed, in-flight under half the
+    // cap — as after a transient such as a cold start: then it is processed, and the brief
+    // refusal ends in a late success rather than a timeout. Under sustained overload the
+    // guard is rarely calm, so this does not turn refusals into slow successes.
+    if (refuse || this.shed > 0 || inflight >= this.watchFrom) return this.absorbed();
     this.refused.delete(key!);
     return ADMIT;
   }

@@ -89,14 +89,16 @@ describe('in-flight caps', () => {
 });
 
 describe('retransmissions', () => {
-  test('a retransmission of a refused request is absorbed (no second 503) while overloaded, processed once the load dropped', () => {
+  test('a retransmission of a refused request is absorbed (no second 503) until the guard is calm, then processed', () => {
     const { g, stats } = guard();
     const branch = `z9hG4bK${rand()}`;
     expect(g.screen(msg({ branch }), 10)).toBe(REFUSE);
     expect(g.active).toBe(true);
     expect(g.screen(msg({ branch }), 12)).toBe(ABSORB);
+    // under the cap but not calm yet (in-flight at half the cap or more): still absorbed
+    expect(g.screen(msg({ branch }), 5)).toBe(ABSORB);
     expect(count(stats, 'overload_refused')).toBe(1);
-    expect(count(stats, 'overload_absorbed')).toBe(1);
+    expect(count(stats, 'overload_absorbed')).toBe(2);
     // the load dropped: the retransmission is processed (a late success, not a timeout) …
     expect(g.screen(msg({ branch }), 0)).toBe(ADMIT);
     // … and forgotten: if it is refused again later, that is a new 503
