@@ -257,7 +257,8 @@ request_route {
     const s = await compile(`${K_HEAD}loadmodule "pv.so"
 request_route {
 	$var(y) = "abc";
-	if (strempty($var(x)) && strlen($var(y)) && !strempty($var(y))) { sl_send_reply("200", "builtin"); exit; }
+	$var(e) = "";
+	if (strempty($var(e)) && strlen($var(y)) && !strempty($var(y))) { sl_send_reply("200", "builtin"); exit; }
 	sl_send_reply("500", "no");
 }`);
     expect((await runRequest(s, sipRequest())).replies.map((r) => r.reason)).toEqual(['builtin']);
