@@ -7,6 +7,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { rootLogger } from './log.js';
+import { LogLimiter } from './log-limiter.js';
 import { Stats, type Counter } from './stats.js';
 import { ABSORB, ADMIT, OverloadGuard, overloadLimits } from './overload.js';
 import type { CoreApi, ReplyOptions, RouteRun } from './core-api.js';
@@ -66,6 +67,8 @@ export class Server implements CoreApi {
   private stopping = false;
   /** global maxbuffer, read once per load instead of per datagram */
   private maxBuffer: number;
+  /** per kind of bad input, a rate-limited warning (a flood logs a few lines, then counts) */
+  private readonly badLog: Record<'oversized' | 'unparsable' | 'badMessage' | 'badRequest' | 'noReply' | 'sendFailed', LogLimiter>;
 
   constructor(
     readonly config: LoadedConfig,
@@ -77,6 +80,14 @@ export class Server implements CoreApi {
     this.current = config.script;
     this.globals = config.globals;
     this.maxBuffer = maxBufferOf(this.globals);
+    this.badLog = {
+      oversized: new LogLimiter(this.log, 'oversized message dropped'),
+      unparsable: new LogLimiter(this.log, 'unparsable message dropped'),
+      badMessage: new LogLimiter(this.log, 'bad message'),
+      badRequest: new LogLimiter(this.log, 'bad request'),
+      noReply: new LogLimiter(this.log, 'cannot build reply'),
+      sendFailed: new LogLimiter(this.log, 'send failed'),
+    };
     this.overload = new OverloadGuard(this.stats, this.log, () => this.inflight, overloadLimits((n) => this.globals.get(n)?.[0]));
     this.c = {
       received: this.stats.counter('core', 'rcv_messages'),
@@ -194,6 +205,7 @@ export class Server implements CoreApi {
     await this.runtime.destroy();
     await Promise.all(this.udp.map((u) => u.close().catch(() => undefined)));
     await this.tcp?.close();
+    for (const l of Object.values(this.badLog)) l.flush();
     this.log.info('tser stopped');
   }
 
@@ -255,7 +267,7 @@ export class Server implements CoreApi {
     const l = from?.proto === 'udp' && from.af === af ? (this.udpById.get(from.id) ?? this.udpFor(af)) : this.udpFor(af);
     if (!l) return false;
     if (l.send(data, dest.port, dest.ip)) return true;
-    this.log.warn({ dest: `udp:${dest.ip}:${dest.port}` }, 'send failed');
+    if (this.badLog.sendFailed.allow()) this.log.warn({ dest: `udp:${dest.ip}:${dest.port}` }, 'send failed');
     return false;
   }
 
@@ -271,7 +283,7 @@ export class Server implements CoreApi {
       if (!sock) return false;
       return await this.tcp.send(data, dest.ip, dest.port, dest.connId ?? null, sock);
     } catch (e) {
-      this.log.warn({ err: (e as Error).message, dest: `${dest.proto}:${dest.ip}:${dest.port}` }, 'send failed');
+      if (this.badLog.sendFailed.allow()) this.log.warn({ err: (e as Error).message, dest: `${dest.proto}:${dest.ip}:${dest.port}` }, 'send failed');
       return false;
     }
   }
@@ -315,7 +327,7 @@ export class Server implements CoreApi {
       });
       dest = this.replyDestination(msg, rcv);
     } catch (e) {
-      this.log.warn({ code, err: (e as Error).message }, 'cannot build reply');
+      if (this.badLog.noReply.allow()) this.log.warn({ code, err: (e as Error).message }, 'cannot build reply');
       return null;
     }
     return { buf, dest };
@@ -432,7 +444,7 @@ export class Server implements CoreApi {
     }
     if (buf.length > this.maxBuffer) {
       this.c.badMessages.value++;
-      this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, len: buf.length }, 'oversized message dropped');
+      if (this.badLog.oversized.allow()) this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, len: buf.length }, 'oversized message dropped');
       return;
     }
     let msg: SipMessage;
@@ -440,7 +452,7 @@ export class Server implements CoreApi {
       msg = SipMessage.parse(buf);
     } catch (e) {
       this.c.badMessages.value++;
-      this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: (e as Error).message }, 'unparsable message dropped');
+      if (this.badLog.unparsable.allow()) this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: (e as Error).message }, 'unparsable message dropped');
       return;
     }
     try {
@@ -464,7 +476,7 @@ export class Server implements CoreApi {
     const err = e as Error;
     if (err instanceof SipParseError) {
       this.c.badMessages.value++;
-      this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: err.message }, 'bad message');
+      if (this.badLog.badMessage.allow()) this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: err.message }, 'bad message');
       if (msg.isRequest && msg.method !== 'ACK') this.tryReply400(msg, rcv, err.message);
       return;
     }
@@ -486,7 +498,7 @@ export class Server implements CoreApi {
     const bad = msg.checkRequired();
     if (bad) {
       this.c.badMessages.value++;
-      this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: bad }, 'bad request');
+      if (this.badLog.badRequest.allow()) this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: bad }, 'bad request');
       if (msg.method !== 'ACK') this.tryReply400(msg, rcv, bad);
       return null;
     }
