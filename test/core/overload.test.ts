@@ -89,22 +89,34 @@ describe('in-flight caps', () => {
 });
 
 describe('retransmissions', () => {
-  test('a retransmission of a refused request is absorbed (no second 503) until the guard is calm, then processed', () => {
+  test('a retransmission of a refused request is absorbed (no second 503), even after the load dropped', () => {
     const { g, stats } = guard();
     const branch = `z9hG4bK${rand()}`;
     expect(g.screen(msg({ branch }), 10)).toBe(REFUSE);
     expect(g.active).toBe(true);
     expect(g.screen(msg({ branch }), 12)).toBe(ABSORB);
-    // under the cap but not calm yet (in-flight at half the cap or more): still absorbed
-    expect(g.screen(msg({ branch }), 5)).toBe(ABSORB);
+    expect(g.screen(msg({ branch }), 0)).toBe(ABSORB);
     expect(count(stats, 'overload_refused')).toBe(1);
     expect(count(stats, 'overload_absorbed')).toBe(2);
-    // the load dropped: the retransmission is processed (a late success, not a timeout) …
+    // another request (another branch) is served normally once the load dropped
+    expect(g.screen(msg(), 0)).toBe(ADMIT);
+  });
+
+  test('during the warm-up after start, a refused request\'s retransmission is processed once the guard is calm', () => {
+    const stats = new Stats();
+    const g = new OverloadGuard(stats, pino({ level: 'silent' }), () => 0, { maxInflight: 10, maxQueueDelay: 100, retryAfter: 5 }, 60000);
+    guards.push(g);
+    g.start(undefined);
+    const branch = `z9hG4bK${rand()}`;
+    expect(g.screen(msg({ branch }), 10)).toBe(REFUSE);
+    expect(g.screen(msg({ branch }), 12)).toBe(ABSORB);
+    // under the cap but not calm yet (in-flight at half the cap or more): still absorbed
+    expect(g.screen(msg({ branch }), 5)).toBe(ABSORB);
+    // calm: processed (a late success, not a timeout) …
     expect(g.screen(msg({ branch }), 0)).toBe(ADMIT);
     // … and forgotten: if it is refused again later, that is a new 503
     expect(g.screen(msg({ branch }), 10)).toBe(REFUSE);
-    // another request (another branch) is served normally once the load dropped
-    expect(g.screen(msg(), 0)).toBe(ADMIT);
+    expect(stats.get('core:overload_refused')['core:overload_refused']).toBe(2);
   });
 
   test('a retransmission of a request still in progress is absorbed, and processed again once it settled', async () => {
