@@ -20,6 +20,8 @@ export type AuthCode =
   | 'invalid_password'
   | 'nonce_reused'
   | 'user_mismatch'
+  /** the source or the user is blocked after failed guesses: refused before any lookup */
+  | 'blocked'
   | 'error';
 
 /** Kamailio 5.6 script return codes (auth/api.h auth_cfg_result_t) */
@@ -34,6 +36,8 @@ export const KAM_CODES: Record<AuthCode, number> = {
   no_credentials: -5,
   nonce_reused: -6,
   user_mismatch: -8,
+  // tser: the reply (403, or none with guess_block_reply 0) is sent; 0 ends the script
+  blocked: 0,
 };
 
 /** the credentials that passed verification, kept in ctx ext `auth.authorized` */

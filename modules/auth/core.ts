@@ -23,6 +23,8 @@ import { computeHa1, computeResponse, hexEqual, HEX_LENGTH, parseAlgorithm, type
 import { NonceSigner } from './nonce.js';
 import { ReplayTracker } from './replay.js';
 import { AcceptedResponses, type RequestIdentity } from './accepted-responses.js';
+import { GuessGuard, type GuessLimits } from './guess-guard.js';
+import { LogLimiter } from '../../src/core/log-limiter.js';
 
 export interface AuthSettings {
   nonceExpire: number;
@@ -39,6 +41,10 @@ export interface AuthSettings {
   replayProtection: boolean;
   /** nonces tracked by nonce_count / one_time_nonce and by replay protection */
   replayTableSize: number;
+  /** password-guessing throttle; null = off */
+  guessLimits: GuessLimits | null;
+  /** reply to a blocked source/user: 403, or 0 = drop silently */
+  blockReply: number;
   /** auth_checks_register / _no_dlg / _in_dlg bitmasks */
   checksRegister: number;
   checksNoDlg: number;
@@ -81,12 +87,23 @@ interface Counters {
   replays: Counter;
   malformed: Counter;
   errors: Counter;
+  blocked: Counter;
 }
+
+/** the per-user key of the guessing throttle */
+function userKeyOf(d: DigestCredentials): string {
+  return `${d.username}@${d.realm}`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class AuthCore implements AuthApi {
   readonly replay: ReplayTracker;
   readonly accepted: AcceptedResponses;
+  readonly guard: GuessGuard | null;
   private readonly c: Counters;
+  /** 'digest authentication failed' at info: a guessing flood logs a few lines, then counts */
+  private readonly failLog: LogLimiter;
 
   constructor(
     readonly settings: AuthSettings,
@@ -97,6 +114,8 @@ export class AuthCore implements AuthApi {
   ) {
     this.replay = new ReplayTracker(settings.replayTableSize);
     this.accepted = new AcceptedResponses(settings.replayTableSize);
+    this.guard = settings.guessLimits ? new GuessGuard(settings.guessLimits, log) : null;
+    this.failLog = new LogLimiter(log, 'digest authentication failed', undefined, 'info');
     this.c = {
       successful: stats.counter('auth', 'successful'),
       failed: stats.counter('auth', 'failed'),
@@ -105,6 +124,7 @@ export class AuthCore implements AuthApi {
       replays: stats.counter('auth', 'nonce_replays'),
       malformed: stats.counter('auth', 'malformed_credentials'),
       errors: stats.counter('auth', 'errors'),
+      blocked: stats.counter('auth', 'blocked_requests'),
     };
   }
 
@@ -263,8 +283,11 @@ export class AuthCore implements AuthApi {
     if (code === 'error') c.errors.value++;
     if (code !== 'ok' && code !== 'no_credentials' && code !== 'stale' && code !== 'error') c.failed.value++;
     // never log the response, HA1s or the header; the user name and source help fail2ban
-    const level = code === 'invalid_password' || code === 'user_unknown' || code === 'nonce_reused' ? 'info' : 'debug';
-    this.log[level]({ code, reason, user: d?.username ?? undefined, realm: d?.realm ?? undefined, src: ctx.rcv.srcIp }, 'digest authentication failed');
+    if (code === 'invalid_password' || code === 'user_unknown' || code === 'nonce_reused') {
+      if (this.failLog.allow()) this.log.info({ code, reason, user: d?.username ?? undefined, realm: d?.realm ?? undefined, src: ctx.rcv.srcIp }, 'digest authentication failed');
+    } else if (this.log.isLevelEnabled('debug')) {
+      this.log.debug({ code, reason, user: d?.username ?? undefined, realm: d?.realm ?? undefined, src: ctx.rcv.srcIp }, 'digest authentication failed');
+    }
     return { code, reason };
   }
 
@@ -298,13 +321,37 @@ export class AuthCore implements AuthApi {
     const d = sel.cred;
     const problem = this.fieldProblem(d);
     if (problem) return this.outcome(ctx, 'malformed', problem, d);
+    const now = this.now();
+    // a blocked source or user: refused before the nonce check and the secret lookup
+    const g = this.guard;
+    if (g !== null && !g.idle) {
+      const a = g.admit(ctx.rcv.srcIp, userKeyOf(d), now);
+      if (a === 'held') {
+        try {
+          return await this.check(ctx, kind, sel, lookup, opts, now);
+        } finally {
+          g.release(ctx.rcv.srcIp);
+        }
+      }
+      if (a !== null) {
+        this.c.blocked.value++;
+        return { code: 'blocked', reason: a === 'busy' ? 'one check at a time after failed authentications' : `${a} blocked after failed authentications` };
+      }
+    }
+    return this.check(ctx, kind, sel, lookup, opts, now);
+  }
 
+  /** verification past the credential selection and the throttle's admission */
+  private async check(ctx: MsgContext, kind: AuthKind, sel: Credential, lookup: SecretLookup, opts: VerifyOptions, now: number): Promise<AuthOutcome> {
+    const msg = ctx.msg;
+    const ser = ctx.script.dialect === 'ser';
+    const method = msg.method;
+    const d = sel.cred;
     const alg = parseAlgorithm(d.algorithm);
     if (!alg || !this.settings.algorithms.includes(alg.base)) return this.outcome(ctx, 'rejected', `algorithm ${d.algorithm} not offered`, d);
     if (d.response!.length !== HEX_LENGTH[alg.base]) return this.outcome(ctx, 'malformed', 'response length', d);
     if (!this.uriMatches(ctx, d.uri!)) return this.outcome(ctx, 'rejected', 'digest uri does not match the Request-URI', d);
 
-    const now = this.now();
     const nc = this.signer.verify(d.nonce!, now, this.settings.maxDrift, this.nonceExtra(ctx));
     if (nc.status === 'invalid') return this.outcome(ctx, 'rejected', 'invalid nonce', d);
     // Kamailio reports a stale nonce before looking at the password; SER 0.9 only after a
@@ -322,7 +369,7 @@ export class AuthCore implements AuthApi {
       found = { status: 'error' as const, message: (e as Error).message };
     }
     if (found.status === 'error') return this.outcome(ctx, 'error', `credentials lookup failed: ${found.message}`, d);
-    if (found.status === 'unknown') return this.outcome(ctx, 'user_unknown', 'no such user', d);
+    if (found.status === 'unknown') return this.throttle(ctx, this.outcome(ctx, 'user_unknown', 'no such user', d), null, now);
 
     const qop = d.qop === null ? null : (d.qop.toLowerCase() as 'auth' | 'auth-int');
     const input = { algorithm: alg, nonce: d.nonce!, method: opts.method ?? method, uri: d.uri!, qop, nc: d.nc, cnonce: d.cnonce, body: msg.body };
@@ -335,7 +382,7 @@ export class AuthCore implements AuthApi {
       }
     }
     if (match === null) {
-      return this.outcome(ctx, 'invalid_password', candidates.length ? 'response mismatch' : `no ${alg.base} secret stored`, d);
+      return this.throttle(ctx, this.outcome(ctx, 'invalid_password', candidates.length ? 'response mismatch' : `no ${alg.base} secret stored`, d), d, now);
     }
     if (nc.status === 'stale') return this.outcome(ctx, 'stale', 'nonce expired', d);
     const s = this.settings;
@@ -364,6 +411,15 @@ export class AuthCore implements AuthApi {
     return { code: 'ok', authorized };
   }
 
+  /** count a failed guess (per source, and per user when `d` is given) and answer it after the throttle's delay */
+  private async throttle(ctx: MsgContext, o: AuthOutcome, d: DigestCredentials | null, now: number): Promise<AuthOutcome> {
+    const g = this.guard;
+    if (g === null) return o;
+    const delay = g.failed(ctx.rcv.srcIp, d === null ? null : userKeyOf(d), now);
+    if (delay > 0) await sleep(delay);
+    return o;
+  }
+
   private replayOk(id: string, expires: number, d: DigestCredentials, now: number): boolean {
     const s = this.settings;
     if (s.oneTimeNonce) return this.replay.useOnce(id, expires, now);
@@ -382,6 +438,12 @@ export class AuthCore implements AuthApi {
   }
 
   async scriptCode(ctx: MsgContext, o: AuthOutcome): Promise<number> {
+    if (o.code === 'blocked') {
+      // stateless and cheap; 0 ends the script in both dialects (no challenge goes out)
+      const code = this.settings.blockReply;
+      if (code > 0 && (await ctx.core.sendReply(ctx.msg, ctx.rcv, code, code === 403 ? 'Forbidden' : 'Blocked'))) ctx.replied = true;
+      return 0;
+    }
     if (ctx.script.dialect !== 'ser') return KAM_CODES[o.code];
     switch (o.code) {
       case 'ok':

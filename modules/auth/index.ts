@@ -59,6 +59,15 @@ const params = {
   use_domain: param.bool(false),
   /** tser: refuse credentials whose digest uri names another Request-URI */
   digest_uri_check: param.bool(true),
+  /** tser: password-guessing throttle (see README); 0 in a *_after parameter turns that part off */
+  guess_window: param.int(300, { min: 1 }),
+  guess_delay_after: param.int(5, { min: 0 }),
+  guess_delay_step: param.int(100, { min: 0 }),
+  guess_delay_max: param.int(2000, { min: 0 }),
+  guess_block_after: param.int(20, { min: 0 }),
+  guess_user_block_after: param.int(100, { min: 0 }),
+  guess_block_time: param.int(300, { min: 1 }),
+  guess_block_reply: param.int(403, { validate: (v) => (v === 0 || (v >= 400 && v <= 699) ? null : 'guess_block_reply is 0 (drop) or a 4xx-6xx code') }),
   // accepted for compatibility; one event loop needs no nonce pools, replies are stateless
   nid_pool_no: param.ignored('int'),
   force_stateless_reply: param.ignored('int'),
@@ -113,6 +122,19 @@ export default defineModule({
       nonceCount: p.nonce_count,
       oneTimeNonce: p.one_time_nonce,
       replayProtection: p.replay_protection,
+      guessLimits:
+        p.guess_block_after === 0 && p.guess_user_block_after === 0 && p.guess_delay_step === 0
+          ? null
+          : {
+              windowS: p.guess_window,
+              delayAfter: p.guess_delay_after,
+              delayStepMs: p.guess_delay_step,
+              delayMaxMs: p.guess_delay_max,
+              sourceBlockAfter: p.guess_block_after,
+              userBlockAfter: p.guess_user_block_after,
+              blockTimeS: p.guess_block_time,
+            },
+      blockReply: p.guess_block_reply,
       replayTableSize: p.one_time_nonce
         ? p.otn_in_flight_order > 0 ? 2 ** p.otn_in_flight_order : p.otn_in_flight_no
         : p.nc_array_order > 0 ? 2 ** p.nc_array_order : p.nc_array_size,
@@ -127,6 +149,16 @@ export default defineModule({
     return new AuthCore(settings, new NonceSigner(secretFrom(p.secret)), env.log, env.core.stats);
   },
   api: (core) => core,
+  rpc: {
+    'auth.blocked': {
+      help: 'sources and users blocked after failed authentications: kind, key, expires (s left), blocks',
+      run: (core: AuthCore) => core.guard?.list(Math.floor(Date.now() / 1000)) ?? [],
+    },
+    'auth.unblock': {
+      help: 'lift the block of an address or user@realm (no parameter: all); returns how many were lifted',
+      run: (core: AuthCore, p) => ({ unblocked: core.guard?.unblock(p[0] === undefined || p[0] === null || String(p[0]) === '' ? null : String(p[0]), Math.floor(Date.now() / 1000)) ?? 0 }),
+    },
+  },
   functions: {
     www_challenge: fn({
       args: [arg.str(), flagsArg()],

@@ -21,6 +21,8 @@ const base: AuthSettings = {
   oneTimeNonce: false,
   replayProtection: true,
   replayTableSize: 1 << 16,
+  guessLimits: null,
+  blockReply: 403,
   checksRegister: 0,
   checksNoDlg: 0,
   checksInDlg: 0,
