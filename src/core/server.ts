@@ -141,7 +141,11 @@ export class Server implements CoreApi {
         this.udpById.set(bound.id, l);
         this.sockets.push(bound);
       } else {
-        this.tcp ??= new TcpTransport((b, r) => this.receive(b, r), (e, where) => this.log.warn({ err: e.message, where }, 'tcp'));
+        this.tcp ??= new TcpTransport(
+          (b, r) => this.receive(b, r),
+          (e, where) => this.log.warn({ err: e.message, where }, 'tcp'),
+          (head, r) => this.oversizedReply(head, r),
+        );
         // listen on TCP at the same port as the UDP socket of the same address when it was 0
         const udpTwin = this.sockets.find((s) => s.proto === 'udp' && s.ip === sock.ip && sock.port === 0);
         const bound = await this.tcp.listen(udpTwin ? { ...sock, port: udpTwin.port, advertisePort: udpTwin.port } : sock);
@@ -481,6 +485,20 @@ export class Server implements CoreApi {
       return;
     }
     this.log.error({ src: `${rcv.srcIp}:${rcv.srcPort}`, err: err.message, stack: err.stack }, 'error while processing message');
+  }
+
+  /** 513 for a TCP message past the size limit, built from its header alone (the transport closes after) */
+  private oversizedReply(head: Buffer, rcv: ReceiveInfo): Buffer | null {
+    this.c.badMessages.value++;
+    if (this.badLog.oversized.allow()) this.log.warn({ src: `${rcv.srcIp}:${rcv.srcPort}`, proto: 'tcp' }, 'oversized message dropped');
+    try {
+      // the body never came: parse the header as if it had none
+      const msg = SipMessage.parse(Buffer.from(head.toString('latin1').replace(/(\r\n(?:content-length|l)[ \t]*:[ \t]*)\d+/i, (_m, name: string) => `${name}0`), 'latin1'));
+      if (!msg.isRequest || msg.method === 'ACK') return null;
+      return this.prepareReply(msg, rcv, 513, 'Message Too Large', {})?.buf ?? null;
+    } catch {
+      return null;
+    }
   }
 
   private tryReply400(msg: SipMessage, rcv: ReceiveInfo, why: string): void {

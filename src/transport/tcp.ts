@@ -1,9 +1,13 @@
 // SIP over TCP (RFC 3261 §18.3): messages framed by Content-Length, connections kept and
-// reused for replies and for later requests to the same peer.
+// reused for replies and for later requests to the same peer. A message whose
+// Content-Length is past the limit gets 513 when its header can answer (§18.3, §21.5.7),
+// then the connection is closed: the stream cannot be re-framed after it.
 import net from 'node:net';
 import { socketId, type ListenSocket, type ReceiveInfo } from './types.js';
 
 export type OnStreamMessage = (buf: Buffer, rcv: ReceiveInfo) => void;
+/** the reply (513) to send before closing, built from an oversized message's header; null: none */
+export type OnOversized = (head: Buffer, rcv: ReceiveInfo) => Buffer | null;
 
 const MAX_BUFFER = 256 * 1024;
 const IDLE_MS = 10 * 60 * 1000;
@@ -15,7 +19,10 @@ interface Conn {
   local: ListenSocket;
 }
 
-/** find the end of one SIP message in buf; -1 when incomplete, -2 when the header is bad */
+/** frameLength: the header is complete but announces a body past the limit */
+export const TOO_LARGE = -3;
+
+/** find the end of one SIP message in buf; -1 when incomplete, -2 when the header is bad, TOO_LARGE */
 export function frameLength(buf: Buffer): number {
   // skip keepalive CRLFs between messages
   const headEnd = buf.indexOf('\r\n\r\n');
@@ -23,7 +30,7 @@ export function frameLength(buf: Buffer): number {
   const head = buf.toString('latin1', 0, headEnd);
   const m = /\r\n(?:content-length|l)[ \t]*:[ \t]*(\d+)/i.exec(head);
   const body = m ? Number(m[1]) : 0;
-  if (body > MAX_BUFFER) return -2;
+  if (body > MAX_BUFFER) return TOO_LARGE;
   const total = headEnd + 4 + body;
   return buf.length >= total ? total : -1;
 }
@@ -37,6 +44,7 @@ export class TcpTransport {
   constructor(
     private readonly onMessage: OnStreamMessage,
     private readonly onError: (err: Error, where: string) => void,
+    private readonly onOversized: OnOversized = () => null,
   ) {}
 
   async listen(socket: ListenSocket): Promise<ListenSocket> {
@@ -82,6 +90,24 @@ export class TcpTransport {
         if (pending.length === 0) break;
         const len = frameLength(pending);
         if (len === -1) break;
+        if (len === TOO_LARGE) {
+          const head = pending.subarray(0, pending.indexOf('\r\n\r\n') + 4);
+          const reply = this.onOversized(Buffer.from(head), {
+            proto: 'tcp',
+            srcIp: normaliseIp(sock.remoteAddress ?? ''),
+            srcPort: sock.remotePort ?? 0,
+            local,
+            connId: id,
+            time: Date.now(),
+          });
+          pending = Buffer.alloc(0);
+          // end() sends the reply, then FIN; what the peer still sends is discarded
+          if (reply !== null) sock.end(reply);
+          else sock.destroy();
+          sock.removeAllListeners('data');
+          sock.on('data', () => undefined);
+          return;
+        }
         if (len === -2) {
           this.onError(new Error('bad or oversized SIP message on TCP stream'), peer);
           sock.destroy();
