@@ -8,6 +8,8 @@ export const usrlocParams = {
   db_url: param.str(''),
   db_mode: param.int(0, { min: 0, max: 4 }),
   timer_interval: param.int(60, { min: 1, max: 86400 }),
+  /** tser, db_mode 2: ms between write-back flushes of changed contacts (the most a crash loses); 0 = every timer_interval */
+  write_back_interval: param.int(1000, { min: 0, max: 86_400_000 }),
   use_domain: param.bool(false),
   desc_time_order: param.bool(false),
   matching_mode: param.int(0, { min: 0, max: 2 }),

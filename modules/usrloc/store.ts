@@ -35,6 +35,7 @@ export class UsrlocStore implements UsrlocApi {
   private readonly ruids: RuidGenerator;
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | null = null;
+  private wbTimer: NodeJS.Timeout | null = null;
   private tickRun: Promise<void> | null = null;
   private stopped = false;
   private started = false;
@@ -115,6 +116,13 @@ export class UsrlocStore implements UsrlocApi {
     const ms = this.o.params.timer_interval * 1000;
     this.timer = setInterval(() => void this.tick(), ms);
     this.timer.unref();
+    // db_mode 2: write changes back often, so a crash (SIGKILL) loses at most this window;
+    // a flush writes only the contacts changed since the last one, in multi-row batches
+    const wb = this.o.params.write_back_interval;
+    if (this.dbMode === 2 && wb > 0 && wb < ms) {
+      this.wbTimer = setInterval(() => void this.flush().catch(() => undefined), wb);
+      this.wbTimer.unref();
+    }
   }
 
   /** one timer run: expire contacts, write back / retry, purge expired rows (db_mode 3) */
@@ -170,6 +178,7 @@ export class UsrlocStore implements UsrlocApi {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.wbTimer) clearInterval(this.wbTimer);
     this.timer = null;
     await this.tickRun?.catch(() => undefined);
     if (this.dbMode === 1 || this.dbMode === 2) {
