@@ -68,7 +68,7 @@ export class Server implements CoreApi {
   /** global maxbuffer, read once per load instead of per datagram */
   private maxBuffer: number;
   /** per kind of bad input, a rate-limited warning (a flood logs a few lines, then counts) */
-  private readonly badLog: Record<'oversized' | 'unparsable' | 'badMessage' | 'badRequest' | 'noReply' | 'sendFailed', LogLimiter>;
+  private readonly badLog: Record<'oversized' | 'unparsable' | 'badMessage' | 'badRequest' | 'noReply' | 'sendFailed' | 'tcp', LogLimiter>;
 
   constructor(
     readonly config: LoadedConfig,
@@ -87,6 +87,7 @@ export class Server implements CoreApi {
       badRequest: new LogLimiter(this.log, 'bad request'),
       noReply: new LogLimiter(this.log, 'cannot build reply'),
       sendFailed: new LogLimiter(this.log, 'send failed'),
+      tcp: new LogLimiter(this.log, 'tcp'),
     };
     this.overload = new OverloadGuard(this.stats, this.log, () => this.inflight, overloadLimits((n) => this.globals.get(n)?.[0]));
     this.c = {
@@ -143,7 +144,9 @@ export class Server implements CoreApi {
       } else {
         this.tcp ??= new TcpTransport(
           (b, r) => this.receive(b, r),
-          (e, where) => this.log.warn({ err: e.message, where }, 'tcp'),
+          (e, where) => {
+            if (this.badLog.tcp.allow()) this.log.warn({ err: e.message, where }, 'tcp');
+          },
           (head, r) => this.oversizedReply(head, r),
         );
         // listen on TCP at the same port as the UDP socket of the same address when it was 0
