@@ -46,7 +46,8 @@ describe('password guessing (seed config defaults, MariaDB, UDP)', () => {
     await createSchema(db);
     await db.insert('subscriber', { username: '1000', domain: REALM, password: 'password1' });
     await db.close();
-    p = await startControlled(seedConfig({ dbUrl: mysqlUrl(DBNAME) }));
+    // a FIFO of its own: /tmp/ser_fifo may be open in another test file at the same time
+    p = await startControlled((dir) => seedConfig({ dbUrl: mysqlUrl(DBNAME) }).replace('/tmp/ser_fifo', `${dir}/ser_fifo`));
     attacker = dgram.createSocket('udp4');
     await new Promise<void>((r) => attacker.bind(0, '127.0.0.2', () => r()));
     attackerPort = attacker.address().port;

@@ -16,6 +16,8 @@ import { dropDatabase, mysqlUrl, recreateDatabase } from '../helpers/mariadb.js'
 import { headers, rand, statusOf, UdpPeer } from '../helpers/sip-client.js';
 import { expectPass, REALM, seedConfig, sipp, type SeedOpts } from './sipp-auth.js';
 import { answerRegister, challengeOf, finalReply, register } from './raw-register.js';
+import { startControlled } from '../control/helpers.js';
+import { rpcCall } from '../../src/ctl/rpc-client.js';
 
 const DBNAME = 'tser_test_auth_replay';
 const url = mysqlUrl(DBNAME);
@@ -98,6 +100,22 @@ describe('replay protection with the seed config defaults (MariaDB, UDP)', () =>
     const r = await sipp('register-twice.xml', port, { user: '1000', password: 'password1' });
     expectPass(r);
     expect(r.messages).toMatch(/nc=00000002/);
+  });
+
+  test('the accepted responses survive a live reload (cfg.reload): a replay after it is still refused', async () => {
+    const p = await startControlled((dir) => seedConfig({ dbUrl: url }).replace('/tmp/ser_fifo', `${dir}/ser_fifo`));
+    try {
+      const victim = await peer();
+      const attacker = await peer();
+      const { auth } = await victimRegisters(p.port, victim);
+      const report = (await rpcCall(p.socket, 'cfg.reload')) as { ok?: boolean };
+      expect(report).toMatchObject({ ok: true });
+      const replay = await finalReply(attacker, register(attacker, { user: '1000', port: p.port, callId: `evil-${rand()}`, cseq: 7, auth }), p.port);
+      expect(statusOf(replay)).toBe(401);
+      expect(challengeOf(replay).stale).toBe('true');
+    } finally {
+      await p.stop();
+    }
   });
 
   test('modparam("auth", "replay_protection", 0): the old default, a replay is accepted', async () => {
