@@ -149,6 +149,26 @@ async function main(): Promise<void> {
   if (warnings.length) printDiagnostics(cfg, false);
 
   const server = new Server(cfg, { listen: args.l, log });
+  let control: Awaited<ReturnType<typeof startControl>> | null = null;
+  let metrics: Awaited<ReturnType<typeof startMetricsOrExit>> | null = null;
+  let stopping = false;
+  const shutdown = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ sig }, 'shutting down');
+    await control?.stop().catch(() => undefined);
+    await metrics?.close().catch(() => undefined);
+    await server.stop();
+    log.flush?.();
+    setTimeout(() => process.exit(0), 50).unref();
+  };
+  // installed before the start: a SIGTERM while starting (systemd, a test) still shuts down cleanly
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (control) void control.reload('SIGHUP');
+    else log.warn('SIGHUP while starting: no reload');
+  });
   try {
     await server.start();
   } catch (e) {
@@ -156,23 +176,10 @@ async function main(): Promise<void> {
     await server.stop().catch(() => undefined);
     process.exit(1);
   }
-  const control = await startControl(server, cfg, { defines, dialect });
-  const metrics = args.metrics === undefined ? null : await startMetricsOrExit(server, args.metrics, log);
+  if (stopping) return;
+  control = await startControl(server, cfg, { defines, dialect });
+  metrics = args.metrics === undefined ? null : await startMetricsOrExit(server, args.metrics, log);
   startupDone();
-  let stopping = false;
-  const shutdown = async (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ sig }, 'shutting down');
-    await control.stop().catch(() => undefined);
-    await metrics?.close().catch(() => undefined);
-    await server.stop();
-    log.flush?.();
-    setTimeout(() => process.exit(0), 50).unref();
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGHUP', () => void control.reload('SIGHUP'));
   process.on('uncaughtException', (e) => log.error({ err: e.message, stack: e.stack }, 'uncaught exception'));
   process.on('unhandledRejection', (e) => log.error({ err: String(e) }, 'unhandled rejection'));
 }
