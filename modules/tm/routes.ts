@@ -83,11 +83,14 @@ export function runFailureRoute(tm: TmEngine, tx: Transaction, picked: Branch): 
   const rcv = tx.rcv;
   if (route === undefined || rcv === null) return 0;
   tx.inFailureRoute = true;
-  let flags = tx.flags;
-  const done = (code: number): number => {
+  const finish = (run: RouteRun): number => {
     tx.inFailureRoute = false;
-    tx.flags = flags;
-    return code;
+    tx.flags = run.ctx.flags;
+    return run.code;
+  };
+  const fail = (e: unknown): never => {
+    tx.inFailureRoute = false;
+    throw e;
   };
   let r: RouteRun | Promise<RouteRun>;
   try {
@@ -102,23 +105,9 @@ export function runFailureRoute(tm: TmEngine, tx: Transaction, picked: Branch): 
       ctx.setExt(FAILURE_START_KEY, { ruri: ctx.ruri, dstUri: ctx.dstUri });
     });
   } catch (e) {
-    done(0);
-    throw e;
+    return fail(e);
   }
-  if ('code' in r) {
-    flags = r.ctx.flags;
-    return done(r.code);
-  }
-  return r.then(
-    (run) => {
-      flags = run.ctx.flags;
-      return done(run.code);
-    },
-    (e: unknown) => {
-      done(0);
-      throw e;
-    },
-  );
+  return 'code' in r ? finish(r) : r.then(finish, fail);
 }
 
 /**
