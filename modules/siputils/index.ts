@@ -1,6 +1,21 @@
 // siputils: SIP helper checks (Kamailio siputils). has_totag is a core function in tser.
-import { arg, defineModule, fn, optional, param, ANY_ROUTE, REQ_FAIL_BRANCH } from '../../src/core/module-api.js';
+import { arg, defineModule, fn, fnFor, optional, param, ANY_ROUTE, REQ_FAIL_BRANCH, Route } from '../../src/core/module-api.js';
 import { parseUri } from '../../src/sip/index.js';
+
+interface SiputilsState {
+  optionsHeaders: string[];
+}
+
+const withState = fnFor<SiputilsState>();
+
+function optionsHeaders(p: { options_accept: string; options_accept_encoding: string; options_accept_language: string; options_support: string }): string[] {
+  return [
+    `Accept: ${p.options_accept}`,
+    `Accept-Encoding: ${p.options_accept_encoding}`,
+    `Accept-Language: ${p.options_accept_language}`,
+    `Supported: ${p.options_support}`,
+  ];
+}
 
 export default defineModule({
   name: 'siputils',
@@ -9,14 +24,34 @@ export default defineModule({
     rpid_prefix: param.ignored('str'),
     rpid_suffix: param.ignored('str'),
     rpid_avp: param.ignored('str'),
-    options_accept: param.ignored('str'),
-    options_accept_encoding: param.ignored('str'),
-    options_accept_language: param.ignored('str'),
-    options_support: param.ignored('str'),
+    // options_reply()'s headers, Kamailio's defaults
+    options_accept: param.str('*/*', { live: true }),
+    options_accept_encoding: param.str('', { live: true }),
+    options_accept_language: param.str('en', { live: true }),
+    options_support: param.str('', { live: true }),
     e164_max_len: param.ignored('int'),
   },
-  init: () => undefined,
+  init: (env): SiputilsState => ({ optionsHeaders: optionsHeaders(env.params) }),
+  reconfigure: (st: SiputilsState, params) => {
+    st.optionsHeaders = optionsHeaders(params);
+  },
   functions: {
+    /**
+     * Answer an OPTIONS to the proxy itself (no user in the R-URI) with 200 and what it
+     * accepts, as Kamailio: -1 for another method or a user part; the script goes on.
+     */
+    options_reply: withState({
+      args: [],
+      routes: Route.REQUEST,
+      run: (ctx, st) => {
+        if (!ctx.msg.isRequest || ctx.msg.method !== 'OPTIONS') return -1;
+        const uri = ctx.ruriUri();
+        if (uri === null || uri.user) return -1;
+        if (!ctx.core.replyNow(ctx.msg, ctx.rcv, 200, 'OK', { headers: st.optionsHeaders })) return -1;
+        ctx.replied = true;
+        return 1;
+      },
+    }),
     is_user: fn({
       args: [arg.str()],
       routes: REQ_FAIL_BRANCH,
