@@ -167,6 +167,14 @@ const table: Record<string, CorePv> = {
   ml: ro((c) => c.msg.buf.length),
   si: ro((c) => c.rcv.srcIp),
   sp: ro((c) => c.rcv.srcPort),
+  // the source as a SIP URI, as Kamailio: transport only when not UDP
+  su: ro((c) => {
+    const r = c.rcv;
+    const host = r.srcIp.includes(':') ? `[${r.srcIp}]` : r.srcIp;
+    return `sip:${host}:${r.srcPort}${r.proto === 'udp' ? '' : `;transport=${r.proto}`}`;
+  }),
+  RAi: ro((c) => c.rcv.local.advertiseHost),
+  RAp: ro((c) => c.rcv.local.advertisePort),
   Ri: ro((c) => c.rcv.local.ip),
   Rp: ro((c) => c.rcv.local.port),
   pr: ro((c) => c.rcv.proto),

@@ -264,6 +264,11 @@ request_route {
     expect((await runRequest(s, sipRequest())).replies.map((r) => r.reason)).toEqual(['builtin']);
   });
 
+  it('$su, $RAi and $RAp give the source as a SIP URI and the advertised address of the receiving socket (as Kamailio 5.6)', async () => {
+    const s = await compile(`${K_HEAD}request_route { sl_send_reply("404", "$su $RAi $RAp"); }`);
+    expect((await runRequest(s, sipRequest())).replies.map((r) => r.reason)).toEqual(['sip:10.0.0.5:5070 127.0.0.1 5060']);
+  });
+
   it("accepts the rest of Kamailio 5.6's core parameters that configs set, as having no effect", async () => {
     const { loadConfig } = await import('../../src/config/load.js');
     const cfg = await loadConfig('params.cfg', {
