@@ -80,6 +80,14 @@ export class TcpTransport {
     sock.setNoDelay(true);
     sock.setTimeout(IDLE_MS, () => sock.destroy());
     let pending: Buffer = Buffer.alloc(0);
+    const received = (): ReceiveInfo => ({
+      proto: 'tcp',
+      srcIp: normaliseIp(sock.remoteAddress ?? ''),
+      srcPort: sock.remotePort ?? 0,
+      local,
+      connId: id,
+      time: Date.now(),
+    });
     sock.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       for (;;) {
@@ -92,14 +100,7 @@ export class TcpTransport {
         if (len === -1) break;
         if (len === TOO_LARGE) {
           const head = pending.subarray(0, pending.indexOf('\r\n\r\n') + 4);
-          const reply = this.onOversized(Buffer.from(head), {
-            proto: 'tcp',
-            srcIp: normaliseIp(sock.remoteAddress ?? ''),
-            srcPort: sock.remotePort ?? 0,
-            local,
-            connId: id,
-            time: Date.now(),
-          });
+          const reply = this.onOversized(Buffer.from(head), received());
           pending = Buffer.alloc(0);
           // end() sends the reply, then FIN; what the peer still sends is discarded
           if (reply !== null) sock.end(reply);
@@ -115,14 +116,7 @@ export class TcpTransport {
         }
         const msg = pending.subarray(0, len);
         pending = pending.subarray(len);
-        this.onMessage(Buffer.from(msg), {
-          proto: 'tcp',
-          srcIp: normaliseIp(sock.remoteAddress ?? ''),
-          srcPort: sock.remotePort ?? 0,
-          local,
-          connId: id,
-          time: Date.now(),
-        });
+        this.onMessage(Buffer.from(msg), received());
       }
     });
     const drop = () => {
